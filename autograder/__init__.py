@@ -1,0 +1,1 @@
+"""Autograded assignments for teaching neural networks with PyTorch."""

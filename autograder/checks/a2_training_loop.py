@@ -1,0 +1,298 @@
+"""Checks for a2: the PyTorch training loop on SST-2 (bag of words, logistic regression)."""
+from __future__ import annotations
+
+import math
+from types import ModuleType
+
+import torch
+import torch.nn.functional as F
+
+from autograder.checks.instruments import (ACCUMULATED, NO_BACKWARD, WIPED, ForwardRecorder,
+                                           StepRecorder)
+from autograder.checks.registry import checker
+from autograder.checks.support import as_float, describe, fail, require
+from autograder.checks.toy_data import (TOY_VOCAB, OracleLogisticRegression, accuracy_from_logits,
+                                        toy_bow, toy_loader, trusted_helpers)
+from autograder.data.sst2 import sst2_loaders
+
+check = checker("a2_training_loop")
+
+OUTPUT_KEYS = ("py_logits", "py_probs", "py", "loss")
+LOSS_RTOL = 1e-5
+ACCURACY_ATOL = 1e-6
+# Unequal last batches tell the unweighted mean of batch means from other averages.
+LOOP_BATCHES = [8, 8, 8, 8, 3]
+EVAL_BATCHES = [8, 8, 8, 8, 1]
+
+# SST-2 run: the grader's seed, loaders and optimiser (see benchmarks/calibrate_a2.py).
+SST2_SEED = 0
+SST2_BATCH_SIZE = 64
+SST2_EPOCHS = 2
+SST2_LR = 0.01
+# Reference over seeds 0-9: min 0.8165, mean 0.8232 (torch 2.13 CPU). Margin 0.0165
+# below the minimum leaves room for correct variants (other init, py dtype, …);
+# never calling zero_grad reaches about 0.78 and fails.
+SST2_MIN_DEV_ACCURACY = 0.80
+
+
+def _student_model(submission: ModuleType, vocab_size: int = TOY_VOCAB):
+    return require(submission, "BinaryLogisticRegression")(vocab_size)
+
+
+def _weight_and_bias(model, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Find the parameters by size, as the contract promises, never by name."""
+    params = list(model.parameters())
+    weights = [p for p in params if p.numel() == vocab_size]
+    biases = [p for p in params if p.numel() == 1]
+    if len(params) != 2 or len(weights) != 1 or len(biases) != 1:
+        shapes = [tuple(p.shape) for p in params]
+        fail(f"BinaryLogisticRegression({vocab_size}) has parameters of shapes {shapes}; "
+             f"expected one weight with {vocab_size} elements and one bias "
+             "(a single `nn.Linear(vocab_size, 1)`).")
+    return weights[0], biases[0]
+
+
+def _forward(model, X, y=None) -> dict:
+    out = model(X, y) if y is not None else model(X)
+    if not hasattr(out, "keys") or any(k not in out for k in OUTPUT_KEYS):
+        found = sorted(out.keys()) if hasattr(out, "keys") else describe(out)
+        fail(f"forward should return a dict with keys {list(OUTPUT_KEYS)}; got {found}.")
+    return out
+
+
+def _expect_vector(out: dict, key: str, n: int, *, floating: bool) -> torch.Tensor:
+    value = out[key]
+    if not isinstance(value, torch.Tensor) or tuple(value.shape) != (n,):
+        hint = " (`.squeeze()` removes every size-1 dimension; use `.squeeze(-1)`)" \
+            if isinstance(value, torch.Tensor) and value.dim() == 0 else ""
+        fail(f"`{key}` for a batch of {n} should be a tensor of shape ({n},); "
+             f"got {describe(value)}{hint}.")
+    if floating and not value.is_floating_point():
+        fail(f"`{key}` should be a floating-point tensor; got dtype {value.dtype}.")
+    if not floating and (value.is_floating_point() or value.dtype == torch.bool):
+        fail(f"`{key}` should hold integer class predictions (e.g. `.long()`); "
+             f"got dtype {value.dtype}.")
+    return value
+
+
+@check(points=2)
+def forward_output_contract(submission: ModuleType) -> None:
+    """forward returns py_logits, py_probs, py and loss with the right shapes and dtypes"""
+    model = _student_model(submission)
+    X, y = toy_bow(6)
+    out = _forward(model, X, y)
+    logits = _expect_vector(out, "py_logits", 6, floating=True)
+    probs = _expect_vector(out, "py_probs", 6, floating=True)
+    py = _expect_vector(out, "py", 6, floating=False)
+    if not torch.allclose(probs, torch.sigmoid(logits), atol=1e-6):
+        fail("`py_probs` should be `torch.sigmoid(py_logits)`; the two disagree by up to "
+             f"{(probs - torch.sigmoid(logits)).abs().max().item():.3g}.")
+    decided = probs != 0.5
+    if not torch.equal(py[decided].long(), (probs[decided] > 0.5).long()):
+        fail(f"`py` should be 1 where `py_probs` > 0.5 and 0 below; got py={py.tolist()} "
+             f"for py_probs={[round(p, 3) for p in probs.tolist()]}.")
+    loss = out["loss"]
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1 or not loss.requires_grad:
+        fail(f"`loss` should be a single-number tensor that autograd can differentiate; "
+             f"got {describe(loss)}.")
+    without_labels = _forward(model, X)
+    if without_labels["loss"] is not None:
+        fail(f"`loss` should be None when forward is called without labels; "
+             f"got {describe(without_labels['loss'])}.")
+
+
+@check(points=1, hidden=True)
+def forward_batch_of_one(submission: ModuleType) -> None:
+    """forward works for a batch of a single sentence"""
+    model = _student_model(submission)
+    X, y = toy_bow(1)
+    out = _forward(model, X, y)
+    for key in ("py_logits", "py_probs"):
+        _expect_vector(out, key, 1, floating=True)
+    _expect_vector(out, "py", 1, floating=False)
+
+
+@check(points=1)
+def loss_is_mean_bce(submission: ModuleType) -> None:
+    """loss is the mean binary cross-entropy of the batch"""
+    model = _student_model(submission)
+    X, y = toy_bow(6, seed=1)
+    out = _forward(model, X, y)
+    logits = _expect_vector(out, "py_logits", 6, floating=True)
+    expected = F.binary_cross_entropy_with_logits(logits.detach().double(), y.double()).item()
+    got = as_float(out["loss"], "`loss`")
+    if math.isclose(got, expected, rel_tol=LOSS_RTOL):
+        return
+    if math.isclose(got, expected * len(y), rel_tol=LOSS_RTOL):
+        fail(f"`loss` is {got:.6g}, the sum over the batch; expected the mean, {expected:.6g} "
+             "(use the default `reduction='mean'`).")
+    fail(f"`loss` is {got:.6g}; the mean binary cross-entropy of `py_logits` against `y` is "
+         f"{expected:.6g}. Use `F.binary_cross_entropy_with_logits(py_logits, y.float())`.")
+
+
+@check(points=1, hidden=True)
+def loss_finite_for_large_logits(submission: ModuleType) -> None:
+    """the loss is computed from logits and stays finite when logits are ±1000"""
+    model = _student_model(submission)
+    weight, bias = _weight_and_bias(model, TOY_VOCAB)
+    X = torch.eye(TOY_VOCAB)[:4]
+    y = torch.tensor([0, 1, 0, 1])
+    with torch.no_grad():
+        weight.copy_(torch.tensor([1000.0, -1000.0, 1000.0, -1000.0] + [0.0] * (TOY_VOCAB - 4))
+                     .view_as(weight))
+        bias.zero_()
+    out = _forward(model, X, y)
+    got = as_float(out["loss"], "`loss`")
+    expected = 1000.0  # every logit is ±1000 on the wrong side: log(1 + e^1000) = 1000
+    if not math.isfinite(got) or not math.isclose(got, expected, rel_tol=1e-4):
+        fail(f"with logits of ±1000, all on the wrong side, `loss` is {got}; expected {expected}. "
+             "Probabilities round to exactly 0 or 1 there, so a loss taken from `py_probs` "
+             "is infinite or clamped: compute it from the logits with "
+             "`F.binary_cross_entropy_with_logits`.")
+    out["loss"].backward()
+    if not all(torch.isfinite(p.grad).all() for p in (weight, bias) if p.grad is not None):
+        fail("with logits of ±1000 the loss is finite but its gradient is not: compute the "
+             "loss from the logits with `F.binary_cross_entropy_with_logits`.")
+
+
+@check(points=2)
+def train_epoch_returns_mean_loss(submission: ModuleType) -> None:
+    """train_epoch returns the mean of the per-batch losses"""
+    train_epoch = require(submission, "train_epoch")
+    model = OracleLogisticRegression()
+    loader = toy_loader(LOOP_BATCHES)
+    with torch.no_grad():  # lr = 0 keeps the weights still, so the losses are known
+        losses = [model(b["X"], b["y"])["loss"].item() for b in loader]
+    got = as_float(train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0)),
+                   "the value returned by `train_epoch`")
+    expected = sum(losses) / len(losses)
+    if math.isclose(got, expected, rel_tol=LOSS_RTOL):
+        return
+    weighted = sum(l * n for l, n in zip(losses, LOOP_BATCHES)) / sum(LOOP_BATCHES)
+    known = {sum(losses): "the sum of the batch losses",
+             weighted: "a mean weighted by batch size",
+             losses[-1]: "the loss of the last batch only"}
+    guess = next((f" That is {what}." for value, what in known.items()
+                  if math.isclose(got, value, rel_tol=LOSS_RTOL)), "")
+    fail(f"`train_epoch` returned {got:.6g} over {len(losses)} batches of sizes {LOOP_BATCHES}; "
+         f"expected the mean of the per-batch mean losses, {expected:.6g}.{guess}")
+
+
+@check(points=3)
+def zero_grad_once_per_batch(submission: ModuleType) -> None:
+    """gradients are reset once per batch, before backward or after step"""
+    train_epoch = require(submission, "train_epoch")
+    model = OracleLogisticRegression()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    recorder = StepRecorder(model, optimizer)
+    try:
+        train_epoch(model, toy_loader(LOOP_BATCHES), optimizer)
+    finally:
+        recorder.close()
+    batches, steps = len(LOOP_BATCHES), recorder.steps
+    if not steps:
+        fail(f"`optimizer.step()` was never called in `train_epoch` over {batches} batches; "
+             "the model cannot learn.")
+    if WIPED in steps:
+        fail("`zero_grad()` runs between `loss.backward()` and `optimizer.step()`: the "
+             "gradients are wiped before the step, so the model learns nothing. Reset them "
+             "before the forward pass or after `optimizer.step()`.")
+    if NO_BACKWARD in steps:
+        fail("`optimizer.step()` ran without a `loss.backward()` since the previous step.")
+    if ACCUMULATED in steps:
+        first = steps.index(ACCUMULATED) + 1
+        if recorder.zero_grad_calls == 0:
+            cause = "`zero_grad()` is never called in `train_epoch`"
+        else:
+            cause = (f"`zero_grad()` ran {recorder.zero_grad_calls} time(s) for "
+                     f"{batches} batches")
+        fail(f"{cause}: at step {first} `.grad` still held gradients of earlier batches, "
+             "so each step follows their sum. Call `optimizer.zero_grad()` inside the batch "
+             "loop, before the forward pass or after `optimizer.step()`.")
+
+
+@check(points=2)
+def evaluate_in_eval_mode_without_graph(submission: ModuleType) -> None:
+    """evaluate runs the model in eval mode without building autograd graphs"""
+    evaluate = require(submission, "evaluate")
+    model = OracleLogisticRegression()
+    model.train()
+    recorder = ForwardRecorder(model)
+    evaluate(model, toy_loader(EVAL_BATCHES))
+    if not recorder.calls:
+        fail("`evaluate` never called the model on the batches.")
+    if any(call.training for call in recorder.calls):
+        fail("`evaluate` ran the model in training mode; call `model.eval()` before the "
+             "loop (dropout and batch norm behave differently in training mode).")
+    if any(call.grad_enabled for call in recorder.calls):
+        fail("`evaluate` built autograd graphs while predicting; wrap the loop in "
+             "`with torch.no_grad():` (or `torch.inference_mode()`), which saves memory "
+             "and time.")
+
+
+@check(points=1)
+def evaluate_returns_accuracy(submission: ModuleType) -> None:
+    """evaluate returns the fraction of correct predictions over all examples"""
+    evaluate = require(submission, "evaluate")
+    model = OracleLogisticRegression(seed=3)
+    loader = toy_loader(EVAL_BATCHES, seed=3)
+    expected = accuracy_from_logits(model, loader)
+    got = as_float(evaluate(model, loader), "the value returned by `evaluate`")
+    if math.isclose(got, expected, abs_tol=ACCURACY_ATOL):
+        return
+    total = sum(EVAL_BATCHES)
+    hint = ""
+    if math.isclose(got, expected * total, abs_tol=1e-3):
+        hint = " That is the number of correct predictions; divide by the number of examples."
+    elif math.isclose(got, expected * 100, abs_tol=1e-3):
+        hint = " That is a percentage; return a fraction in [0, 1]."
+    elif math.isclose(got, 1 - expected, abs_tol=ACCURACY_ATOL):
+        hint = " That is the error rate."
+    fail(f"`evaluate` returned {got:.6g} on {total} examples in batches of {EVAL_BATCHES}; "
+         f"the accuracy is {expected:.6g}.{hint} Count correct predictions over every batch "
+         "and divide by the total number of examples.")
+
+
+@check(points=1, hidden=True)
+def train_returns_history(submission: ModuleType) -> None:
+    """train runs num_epochs epochs and returns one record per epoch"""
+    train = require(submission, "train")
+    model = OracleLogisticRegression()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    with trusted_helpers(submission):
+        history = train(model, toy_loader(LOOP_BATCHES), toy_loader(EVAL_BATCHES, seed=1),
+                        optimizer, 3)
+    if not isinstance(history, list) or len(history) != 3:
+        fail(f"`train(..., num_epochs=3)` should return a list of 3 dicts; got {describe(history)}.")
+    for record in history:
+        if not isinstance(record, dict) or not {"epoch", "train_loss", "dev_acc"} <= set(record):
+            fail("each epoch record should be a dict with keys 'epoch', 'train_loss' and "
+                 f"'dev_acc'; got {describe(record)}.")
+    epochs = [int(as_float(r["epoch"], "'epoch'")) for r in history]
+    if epochs not in ([0, 1, 2], [1, 2, 3]):
+        fail(f"epochs should be numbered 0, 1, 2 or 1, 2, 3; got {epochs}.")
+    losses = [as_float(r["train_loss"], "'train_loss'") for r in history]
+    if not all(math.isfinite(l) for l in losses):
+        fail(f"'train_loss' should be finite numbers; got {losses}.")
+    last = as_float(history[-1]["dev_acc"], "'dev_acc'")
+    expected = accuracy_from_logits(model, toy_loader(EVAL_BATCHES, seed=1))
+    if not math.isclose(last, expected, abs_tol=ACCURACY_ATOL):
+        fail(f"the last record's 'dev_acc' is {last:.6g} but the trained model's dev accuracy "
+             f"is {expected:.6g}; evaluate on the dev loader after each epoch's training.")
+
+
+@check(points=3, timeout_s=600)
+def sst2_dev_accuracy(submission: ModuleType) -> None:
+    """your model and train reach the expected SST-2 dev accuracy"""
+    train = require(submission, "train")
+    train_loader, dev_loader, vocab_size = sst2_loaders(SST2_BATCH_SIZE, seed=SST2_SEED)
+    torch.manual_seed(SST2_SEED)
+    model = _student_model(submission, vocab_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=SST2_LR)
+    train(model, train_loader, dev_loader, optimizer, SST2_EPOCHS)
+    accuracy = accuracy_from_logits(model, dev_loader)
+    if accuracy < SST2_MIN_DEV_ACCURACY:
+        fail(f"after {SST2_EPOCHS} epochs of your `train` (Adam, lr {SST2_LR}, batch "
+             f"{SST2_BATCH_SIZE}, seed {SST2_SEED}) your model reaches {accuracy:.4f} dev "
+             f"accuracy; at least {SST2_MIN_DEV_ACCURACY} is expected (the reference "
+             "reaches 0.82). The other checks point at the likely cause.")

@@ -1,0 +1,51 @@
+"""What checks use to look up the student's names and to fail with a message."""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, NoReturn
+
+import torch
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict on the submission, worded for the student."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CheckFailed(message)
+
+
+def require(submission: ModuleType, name: str) -> Any:
+    """The student's `name`, or a failure saying it is missing."""
+    try:
+        return getattr(submission, name)
+    except AttributeError:
+        fail(
+            f"`{name}` is not defined in your submission. Keep the name and signature "
+            "given in the assignment; the grader calls it by that name."
+        )
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages: shape and dtype for tensors."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def as_float(value: Any, what: str) -> float:
+    """Accept a Python number or a 0-d tensor, as the contract allows."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            fail(f"{what} should be a single number; got {describe(value)}.")
+        return float(value.detach().reshape(()).item())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return float(value)
+    except ImportError:  # pragma: no cover - numpy ships with torch
+        pass
+    fail(f"{what} should be a number; got {describe(value)}.")

@@ -1,0 +1,105 @@
+"""The `autograder` command: a subcommand per verb, each a thin call.
+
+Exit codes: 0 every check passed, 1 some check failed, 2 usage, setup or grader error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from autograder.checks import ASSIGNMENTS
+from autograder.data.fetch import fetch_dataset
+from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
+from autograder.grading import AssignmentReport, UsageError, grade
+from autograder.outcome import ERROR, PASSED
+from autograder.report import FORMATS, render
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Where datasets live (default: ${DATA_DIR_ENV}, else datasets/).")
+def main(data_dir: Path | None) -> None:
+    """Autograded neural-network assignments."""
+    if data_dir is not None:
+        os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
+
+
+@main.command("grade")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Grade only this one.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here instead of the terminal.")
+def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None) -> None:
+    """Grade a submission folder, a notebook or a module, hidden checks included.
+
+    \b
+    Example:
+      autograder grade solutions/a2_training_loop
+      autograder grade submission/ --format gradescope --out results/results.json
+    """
+    _grade_and_exit(path, assignment=assignment, fmt=fmt, out=out, public_only=False)
+
+
+@main.command("check")
+@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("path", type=click.Path(path_type=Path), default=".")
+def check_command(assignment: str, path: Path) -> None:
+    """Run an assignment's public checks on your work (what students run).
+
+    \b
+    Example, from the folder that holds a2_training_loop/:
+      autograder check a2_training_loop
+    """
+    _grade_and_exit(path, assignment=assignment, fmt="table", out=None, public_only=True)
+
+
+def _grade_and_exit(path: Path, *, assignment: str | None, fmt: str, out: Path | None,
+                    public_only: bool) -> None:
+    try:
+        reports = grade(path, assignment=assignment, public_only=public_only)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if out is None:
+        render(reports, fmt, Console())
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as handle:
+            render(reports, fmt, Console(file=handle, width=120, color_system=None))
+    sys.exit(exit_code(reports))
+
+
+def exit_code(reports: list[AssignmentReport]) -> int:
+    statuses = {r.status for report in reports for r in report.results}
+    if ERROR in statuses:
+        return 2
+    return 0 if statuses <= {PASSED} else 1
+
+
+@main.group("data")
+def data_group() -> None:
+    """Fetch and locate the datasets."""
+
+
+@data_group.command("fetch")
+@click.argument("name")
+@click.option("--from", "source", metavar="DIR_OR_URL",
+              help="A local copy (folder or zip) or a URL, instead of the official source.")
+def fetch_command(name: str, source: str | None) -> None:
+    """Download (or copy) a dataset into the data directory, verifying its sha256.
+
+    \b
+    Example:
+      autograder data fetch sst2
+      autograder data fetch sst2 --from ~/Downloads/SST-2.zip
+    """
+    try:
+        folder = fetch_dataset(name, root=data_dir(), source=source)
+    except DataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{name} is ready in {folder}")

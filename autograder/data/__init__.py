@@ -1,0 +1,1 @@
+"""Datasets from one registry: where they live, and fetching them verified."""

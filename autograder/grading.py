@@ -1,0 +1,156 @@
+"""Grade a submission: find each assignment's file, check it in a sandboxed
+pytest child, and turn the child's verdicts into one report per assignment.
+
+Scores are computed here, from the registry, never from what the child says a
+check is worth; a check with no verdict from the child scores zero and says why.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.checks import ASSIGNMENTS, Check, checks_for
+from autograder.data.manifest import DATA_DIR_ENV, data_dir
+from autograder.outcome import ERROR, FAILED, PASSED
+from autograder.sandbox import ChildResult, run_sandboxed
+
+SUFFIXES = (".ipynb", ".py")
+STARTUP_ALLOWANCE_S = 120.0
+
+
+class UsageError(Exception):
+    """The path or options given cannot be graded as asked."""
+
+
+@dataclass
+class CheckResult:
+    name: str
+    title: str
+    points: float
+    max_points: float
+    hidden: bool
+    status: str
+    message: str = ""
+    detail: str = ""
+
+
+@dataclass
+class AssignmentReport:
+    assignment: str
+    submission: str | None
+    results: list[CheckResult]
+    problems: list[str] = field(default_factory=list)
+    log_tail: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "score": self.score, "max_score": self.max_score}
+
+
+def grade(path: Path, *, assignment: str | None = None,
+          public_only: bool = False) -> list[AssignmentReport]:
+    """Grade every assignment found at `path` (or only `assignment`)."""
+    return [grade_file(name, file, public_only=public_only)
+            for name, file in find_submissions(path, assignment)]
+
+
+def find_submissions(path: Path, assignment: str | None = None) -> list[tuple[str, Path | None]]:
+    """(assignment, file or None when missing) for what `path` holds."""
+    if assignment is not None and assignment not in ASSIGNMENTS:
+        raise UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENTS)}")
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    if path.is_file():
+        name = assignment or _assignment_named_by(path)
+        return [(name, path)]
+    if assignment is None and path.name in ASSIGNMENTS:
+        assignment = path.name
+    wanted = [assignment] if assignment else list(ASSIGNMENTS)
+    return [(name, _file_in(path, name)) for name in wanted]
+
+
+def _assignment_named_by(file: Path) -> str:
+    for candidate in (file.stem, file.parent.name):
+        if candidate in ASSIGNMENTS:
+            return candidate
+    raise UsageError(f"cannot tell which assignment {file} is for: name it after the "
+                     f"assignment (e.g. {ASSIGNMENTS[0]}.ipynb) or pass --assignment")
+
+
+def _file_in(folder: Path, assignment: str) -> Path | None:
+    for base in (folder / assignment, folder):
+        for suffix in SUFFIXES:
+            if (base / f"{assignment}{suffix}").is_file():
+                return base / f"{assignment}{suffix}"
+    return None
+
+
+def grade_file(assignment: str, file: Path | None, *, public_only: bool = False
+               ) -> AssignmentReport:
+    """Run one assignment's checks on `file` in a sandboxed child process."""
+    checks = [c for c in checks_for(assignment) if not (public_only and c.hidden)]
+    if file is None:
+        missing = (f"no submission found: expected {assignment}/{assignment}.ipynb "
+                   f"(or .py) in the submitted folder")
+        return AssignmentReport(assignment, None, [_unjudged(c, missing) for c in checks])
+    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+        workdir = Path(scratch)
+        results_file = workdir / "results.jsonl"
+        child = run_sandboxed(_pytest_argv(assignment, file, results_file, public_only, workdir),
+                              workdir=workdir, timeout_s=_time_limit(checks),
+                              env={DATA_DIR_ENV: str(data_dir().resolve())})
+        return _report(assignment, file, checks, _read_verdicts(results_file), child)
+
+
+def _time_limit(checks: list[Check]) -> float:
+    return sum(c.timeout_s for c in checks) + STARTUP_ALLOWANCE_S
+
+
+def _pytest_argv(assignment: str, file: Path, results: Path, public_only: bool,
+                 workdir: Path) -> list[str]:
+    ini = workdir / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    argv = [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(workdir),
+            "-p", "autograder.pytest_plugin", "-p", "no:cacheprovider", "-q",
+            "--submission", str(file.resolve()), "--assignment", assignment,
+            "--results", str(results), "--pyargs", "autograder.pytest_checks"]
+    return argv + (["--public-only"] if public_only else [])
+
+
+def _read_verdicts(results_file: Path) -> list[dict]:
+    if not results_file.is_file():
+        return []
+    lines = results_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _report(assignment: str, file: Path, checks: list[Check], verdicts: list[dict],
+            child: ChildResult) -> AssignmentReport:
+    by_name = {v["check"]: v for v in verdicts if "check" in v}
+    problems = [p for v in verdicts for p in v.get("problems", [])]
+    results = []
+    for check in checks:
+        verdict = by_name.get(check.name)
+        if verdict is None:
+            results.append(_unjudged(check, child.describe_end()))
+            continue
+        status = verdict["status"] if verdict["status"] in (PASSED, FAILED, ERROR) else FAILED
+        results.append(CheckResult(check.name, check.title,
+                                   check.points if status == PASSED else 0.0, check.points,
+                                   check.hidden, status, verdict["message"], verdict["detail"]))
+    return AssignmentReport(assignment, str(file), results, problems, child.log_tail)
+
+
+def _unjudged(check: Check, why: str) -> CheckResult:
+    return CheckResult(check.name, check.title, 0.0, check.points, check.hidden, FAILED,
+                       f"not graded: {why}.")

@@ -1,0 +1,97 @@
+"""Run one check and turn whatever happened into a verdict for the student.
+
+A failure is the student's when the check says so or when the exception passed
+through the student's code; an exception raised only inside the grader is a
+grader error, kept apart from the score with its traceback for the instructor.
+"""
+from __future__ import annotations
+
+import random
+import sysconfig
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks.registry import Check
+from autograder.checks.support import CheckFailed
+from autograder.submission import is_submission_source, location
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+_GRADER_DIR = str(Path(__file__).resolve().parent)
+_LIBRARY_DIRS = tuple(
+    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+     if (p := sysconfig.get_path(key))}
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    message: str = ""
+    detail: str = ""
+
+
+def reset_global_state() -> None:
+    """Give every check the same starting point, whatever ran before it."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+
+
+def run_check(check: Check, submission: ModuleType) -> Outcome:
+    reset_global_state()
+    try:
+        check.func(submission)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        return classify(exc)
+    return Outcome(PASSED)
+
+
+def is_student_file(filename: str) -> bool:
+    if is_submission_source(filename):
+        return True
+    if filename.startswith("<"):
+        return False
+    resolved = str(Path(filename).resolve())
+    return not resolved.startswith(_LIBRARY_DIRS + (_GRADER_DIR,))
+
+
+def classify(exc: BaseException) -> Outcome:
+    detail = "".join(traceback.format_exception(exc))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_student_file(f.filename)]
+    where = f" (`{frames[-1].name}`, {location(frames[-1])})" if frames else ""
+    if isinstance(exc, CheckFailed):
+        return Outcome(FAILED, str(exc), detail)
+    if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
+        return Outcome(FAILED, f"stopped: the check ran past its time limit{where}. "
+                       "Look for an endless loop or far more work than the task needs.", detail)
+    if isinstance(exc, NotImplementedError) and frames:
+        return Outcome(FAILED, f"not implemented yet: `{frames[-1].name}` still raises "
+                       f"NotImplementedError{where}.", detail)
+    if isinstance(exc, SystemExit):
+        return Outcome(FAILED, f"your code called exit(){where}; a graded function must "
+                       "return, not end the program.", detail)
+    if frames:
+        return Outcome(FAILED, _student_exception_message(exc, where), detail)
+    if isinstance(exc, AssertionError):
+        return Outcome(FAILED, str(exc), detail)
+    return Outcome(ERROR, f"grader error (not your fault, your instructor has the details): "
+                   f"{type(exc).__name__}: {exc}", detail)
+
+
+def _student_exception_message(exc: BaseException, where: str) -> str:
+    message = f"your code raised {type(exc).__name__}: {exc}{where}."
+    if isinstance(exc, NameError):
+        message += (" The grader runs only your imports, function and class definitions "
+                    "and constant assignments: a name your functions use must be defined "
+                    "by one of those, not by other code at the top level.")
+    return message

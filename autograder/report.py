@@ -1,0 +1,55 @@
+"""Write grading reports: a table for people, JSON for tools, Gradescope's results.json."""
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.grading import AssignmentReport
+from autograder.outcome import ERROR, PASSED
+
+FORMATS = ("table", "json", "gradescope")
+_STYLE = {PASSED: "green", ERROR: "magenta"}
+
+
+def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
+    if fmt == "table":
+        for report in reports:
+            console.print(_table(report))
+            for problem in report.problems:
+                console.print(f"  [yellow]while loading:[/] {problem}")
+    elif fmt == "json":
+        console.print_json(json.dumps([r.to_dict() for r in reports]))
+    else:
+        console.print_json(json.dumps(gradescope(reports)))
+
+
+def _table(report: AssignmentReport) -> Table:
+    source = report.submission or "no submission"
+    table = Table(title=f"{report.assignment}: {report.score:g} / {report.max_score:g}  ({source})",
+                  title_justify="left", show_lines=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("result")
+    for r in report.results:
+        label = f"{r.name}{' [dim](hidden)[/]' if r.hidden else ''}"
+        verdict = "passed" if r.status == PASSED else f"{r.title}: {r.message}"
+        table.add_row(label, f"{r.points:g}/{r.max_points:g}",
+                      f"[{_STYLE.get(r.status, 'red')}]{verdict}[/]")
+    return table
+
+
+def gradescope(reports: list[AssignmentReport]) -> dict:
+    """Gradescope's autograder results.json: top-level score and one entry per check."""
+    tests = [{"name": f"{report.assignment}: {r.title}",
+              "number": f"{i}.{j}",
+              "score": r.points,
+              "max_score": r.max_points,
+              "status": "passed" if r.status == PASSED else "failed",
+              "output": r.message or "passed",
+              "visibility": "after_published" if r.hidden else "visible"}
+             for i, report in enumerate(reports, start=1)
+             for j, r in enumerate(report.results, start=1)]
+    output = "\n".join(f"{r.assignment}: {p}" for r in reports for p in r.problems)
+    return {"score": sum(r.score for r in reports), "output": output, "tests": tests}
