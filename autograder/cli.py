@@ -16,6 +16,7 @@ from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
 from autograder.grading import AssignmentReport, UsageError, grade
 from autograder.outcome import ERROR, PASSED
+from autograder.release import RELEASE, ReleaseError, generate
 from autograder.report import FORMATS, render
 
 
@@ -78,6 +79,24 @@ def exit_code(reports: list[AssignmentReport]) -> int:
     if ERROR in statuses:
         return 2
     return 0 if statuses <= {PASSED} else 1
+
+
+@main.command("release")
+@click.argument("assignments", nargs=-1, type=click.Choice(ASSIGNMENTS))
+def release_command(assignments: tuple[str, ...]) -> None:
+    """Regenerate the student stubs in assignments/ from solutions/ (nbgrader).
+
+    \b
+    Example, after editing a solution notebook:
+      autograder release a2_training_loop
+    """
+    for assignment in assignments or ASSIGNMENTS:
+        try:
+            folder = generate(assignment, RELEASE)
+        except ReleaseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        click.echo(f"{assignment}: released to {folder}")
 
 
 @main.group("data")

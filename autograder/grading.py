@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.checks import ASSIGNMENTS, Check, checks_for
+from autograder.course import time_limit
 from autograder.data.manifest import DATA_DIR_ENV, data_dir
 from autograder.outcome import ERROR, FAILED, PASSED
 from autograder.sandbox import ChildResult, run_sandboxed
@@ -113,7 +114,8 @@ def grade_file(assignment: str, file: Path | None, *, public_only: bool = False
 
 
 def _time_limit(checks: list[Check]) -> float:
-    return sum(c.timeout_s for c in checks) + STARTUP_ALLOWANCE_S
+    default = sum(time_limit("check_s", c.timeout_s) for c in checks) + STARTUP_ALLOWANCE_S
+    return time_limit("assignment_s", default)
 
 
 def _pytest_argv(assignment: str, file: Path, results: Path, public_only: bool,

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from autograder.checks import checks_for
+from autograder.course import time_limit
 from autograder.outcome import Outcome
 from autograder.submission import Submission, SubmissionError, load_submission
 
@@ -41,7 +42,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         check = getattr(item, "callspec", None) and item.callspec.params.get("check")
         if check is not None:
-            item.add_marker(pytest.mark.timeout(check.timeout_s, method="signal"))
+            item.add_marker(pytest.mark.timeout(time_limit("check_s", check.timeout_s),
+                                                method="signal"))
 
 
 def _write(config: pytest.Config, record: dict) -> None:

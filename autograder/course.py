@@ -1,0 +1,39 @@
+"""A course's own settings, read from `autograder.toml`, over the kit's defaults.
+
+    [thresholds]                      # calibrated minimums, per check id
+    "a2_training_loop.sst2_dev_accuracy" = 0.81
+
+    [time_limits]
+    check_s = 120                     # replaces every check's own limit
+    assignment_s = 1800               # replaces the limit on a whole assignment
+
+The file is `$AUTOGRADER_CONFIG`, else `autograder.toml` at the repository root;
+without one, the defaults beside each check apply.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from autograder.data.manifest import REPO_ROOT
+
+CONFIG_ENV = "AUTOGRADER_CONFIG"
+
+
+@cache
+def course_settings() -> dict:
+    path = Path(os.environ.get(CONFIG_ENV) or REPO_ROOT / "autograder.toml")
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def threshold(check_id: str, default: float) -> float:
+    return float(course_settings().get("thresholds", {}).get(check_id, default))
+
+
+def time_limit(key: str, default: float) -> float:
+    return float(course_settings().get("time_limits", {}).get(key, default))

@@ -1,0 +1,44 @@
+"""The nbgrader front-end: a notebook's autograder test cell runs one check.
+
+    from autograder.notebook import run_check
+    run_check("a2_training_loop.zero_grad_once_per_batch", globals())
+
+The cell passes (and nbgrader awards the check's points) or raises
+AssertionError with the same message `autograder grade` reports.
+"""
+from __future__ import annotations
+
+from autograder.checks import check_by_id
+from autograder.outcome import ERROR, PASSED, run_check as outcome_of
+
+
+class GraderError(RuntimeError):
+    """The grader itself failed; the student is not at fault."""
+
+
+class NotebookNamespace:
+    """The notebook's globals seen as attributes, writes included, so checks that
+    swap a helper for a trusted one affect the student's functions too."""
+
+    def __init__(self, namespace: dict):
+        object.__setattr__(self, "_namespace", namespace)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._namespace[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value) -> None:
+        self._namespace[name] = value
+
+
+def run_check(check_id: str, namespace: dict) -> None:
+    check = check_by_id(check_id)
+    outcome = outcome_of(check, NotebookNamespace(namespace))
+    if outcome.status == PASSED:
+        print(f"passed: {check.title} ({check.points:g} points)")
+    elif outcome.status == ERROR:
+        raise GraderError(f"{check.title}: {outcome.message}\n\n{outcome.detail}")
+    else:
+        raise AssertionError(f"{check.title}: {outcome.message}")

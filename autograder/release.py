@@ -1,0 +1,39 @@
+"""Generate the student release (`assignments/`) from the solutions with nbgrader.
+
+Generation happens in a scratch course directory, so the instructor's gradebook
+is never touched and a test can regenerate and compare without side effects.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.data.manifest import REPO_ROOT
+
+SOLUTIONS = REPO_ROOT / "solutions"
+RELEASE = REPO_ROOT / "assignments"
+
+
+class ReleaseError(Exception):
+    """nbgrader refused to generate the release; the message carries its log."""
+
+
+def generate(assignment: str, destination: Path) -> Path:
+    """Write the release of `assignment` to `destination/assignment` and return it."""
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
+        course = Path(scratch)
+        shutil.copytree(SOLUTIONS / assignment, course / "solutions" / assignment)
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
+                   "--force", f"--CourseDirectory.root={course}",
+                   f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
+                               f"{done.stdout}{done.stderr}")
+        target = destination / assignment
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(course / "assignments" / assignment, target)
+    return target
