@@ -5,6 +5,7 @@ is never touched and a test can regenerate and compare without side effects.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,10 @@ def generate(assignment: str, destination: Path) -> Path:
         command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                    "--force", f"--CourseDirectory.root={course}",
                    f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
-        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+        # nbgrader runs `alembic` by name: the environment's scripts must be on PATH.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                              env={**os.environ, "PATH": path})
         if done.returncode != 0:
             raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
                                f"{done.stdout}{done.stderr}")

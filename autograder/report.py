@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autograder.grading import AssignmentReport
@@ -18,7 +19,7 @@ def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
         for report in reports:
             console.print(_table(report))
             for problem in report.problems:
-                console.print(f"  [yellow]while loading:[/] {problem}")
+                console.print(f"  [yellow]while loading:[/] {escape(problem)}")
     elif fmt == "json":
         console.print_json(json.dumps([r.to_dict() for r in reports]))
     else:
@@ -26,7 +27,7 @@ def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
 
 
 def _table(report: AssignmentReport) -> Table:
-    source = report.submission or "no submission"
+    source = escape(report.submission or "no submission")
     table = Table(title=f"{report.assignment}: {report.score:g} / {report.max_score:g}  ({source})",
                   title_justify="left", show_lines=True)
     table.add_column("check", no_wrap=True)
@@ -34,7 +35,7 @@ def _table(report: AssignmentReport) -> Table:
     table.add_column("result")
     for r in report.results:
         label = f"{r.name}{' [dim](hidden)[/]' if r.hidden else ''}"
-        verdict = "passed" if r.status == PASSED else f"{r.title}: {r.message}"
+        verdict = "passed" if r.status == PASSED else escape(f"{r.title}: {r.message}")
         table.add_row(label, f"{r.points:g}/{r.max_points:g}",
                       f"[{_STYLE.get(r.status, 'red')}]{verdict}[/]")
     return table

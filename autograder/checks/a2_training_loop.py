@@ -62,13 +62,16 @@ def _forward(model, X, y=None) -> dict:
     return out
 
 
-def _expect_vector(out: dict, key: str, n: int, *, floating: bool) -> torch.Tensor:
+def _expect_vector(out: dict, key: str, n: int, *, floating: bool | None) -> torch.Tensor:
+    """`out[key]` as a tensor of shape (n,); `floating` None leaves the dtype unchecked."""
     value = out[key]
     if not isinstance(value, torch.Tensor) or tuple(value.shape) != (n,):
         hint = " (`.squeeze()` removes every size-1 dimension; use `.squeeze(-1)`)" \
             if isinstance(value, torch.Tensor) and value.dim() == 0 else ""
         fail(f"`{key}` for a batch of {n} should be a tensor of shape ({n},); "
              f"got {describe(value)}{hint}.")
+    if floating is None:
+        return value
     if floating and not value.is_floating_point():
         fail(f"`{key}` should be a floating-point tensor; got dtype {value.dtype}.")
     if not floating and (value.is_floating_point() or value.dtype == torch.bool):
@@ -108,10 +111,10 @@ def forward_batch_of_one(submission: ModuleType) -> None:
     """forward works for a batch of a single sentence"""
     model = _student_model(submission)
     X, y = toy_bow(1)
-    out = _forward(model, X, y)
-    for key in ("py_logits", "py_probs"):
-        _expect_vector(out, key, 1, floating=True)
-    _expect_vector(out, "py", 1, floating=False)
+    for labels in (None, y):  # without labels first: the shapes, before any loss is taken
+        out = _forward(model, X, labels)
+        for key in ("py_logits", "py_probs", "py"):
+            _expect_vector(out, key, 1, floating=None)
 
 
 @check(points=1)
@@ -145,12 +148,14 @@ def loss_finite_for_large_logits(submission: ModuleType) -> None:
         bias.zero_()
     out = _forward(model, X, y)
     got = as_float(out["loss"], "`loss`")
-    expected = 1000.0  # every logit is ±1000 on the wrong side: log(1 + e^1000) = 1000
-    if not math.isfinite(got) or not math.isclose(got, expected, rel_tol=1e-4):
-        fail(f"with logits of ±1000, all on the wrong side, `loss` is {got}; expected {expected}. "
-             "Probabilities round to exactly 0 or 1 there, so a loss taken from `py_probs` "
-             "is infinite or clamped: compute it from the logits with "
-             "`F.binary_cross_entropy_with_logits`.")
+    # Every logit is ±1000 on the wrong side: log(1 + e^1000) = 1000 per example. The
+    # reduction is loss_is_mean_bce's business, so a sum (4000) is accepted here.
+    per_example = 1000.0
+    if not any(math.isclose(got, per_example * n, rel_tol=1e-4) for n in (1, len(y))):
+        fail(f"with logits of ±1000, all on the wrong side, `loss` is {got}; expected "
+             f"{per_example:g} per example. Probabilities round to exactly 0 or 1 there, so a "
+             "loss taken from `py_probs` is infinite or clamped: compute it from the logits "
+             "with `F.binary_cross_entropy_with_logits`.")
     out["loss"].backward()
     if not all(torch.isfinite(p.grad).all() for p in (weight, bias) if p.grad is not None):
         fail("with logits of ±1000 the loss is finite but its gradient is not: compute the "
@@ -250,9 +255,19 @@ def evaluate_returns_accuracy(submission: ModuleType) -> None:
         hint = " That is a percentage; return a fraction in [0, 1]."
     elif math.isclose(got, 1 - expected, abs_tol=ACCURACY_ATOL):
         hint = " That is the error rate."
+    elif math.isclose(got, _mean_of_batch_accuracies(model, loader), abs_tol=ACCURACY_ATOL):
+        hint = (" That is the mean of per-batch accuracies, which overweights the small "
+                "last batch.")
     fail(f"`evaluate` returned {got:.6g} on {total} examples in batches of {EVAL_BATCHES}; "
          f"the accuracy is {expected:.6g}.{hint} Count correct predictions over every batch "
          "and divide by the total number of examples.")
+
+
+def _mean_of_batch_accuracies(model, loader) -> float:
+    with torch.no_grad():
+        accuracies = [((model(b["X"])["py_logits"] > 0).long() == b["y"]).float().mean().item()
+                      for b in loader]
+    return sum(accuracies) / len(accuracies)
 
 
 @check(points=1, hidden=True)
