@@ -6,15 +6,18 @@ check is worth; a check with no verdict from the child scores zero and says why.
 """
 from __future__ import annotations
 
-import json
+import hashlib
+import os
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder import verdicts
 from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.course import time_limit
-from autograder.data.manifest import DATA_DIR_ENV, data_dir
+from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
+from autograder.data.sst2 import prepare_cache
 from autograder.outcome import ERROR, FAILED, PASSED
 from autograder.sandbox import ChildResult, run_sandboxed
 
@@ -107,10 +110,51 @@ def grade_file(assignment: str, file: Path | None, *, public_only: bool = False
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
         workdir = Path(scratch)
         results_file = workdir / "results.jsonl"
-        child = run_sandboxed(_pytest_argv(assignment, file, results_file, public_only, workdir),
-                              workdir=workdir, timeout_s=_time_limit(checks),
-                              env={DATA_DIR_ENV: str(data_dir().resolve())})
-        return _report(assignment, file, checks, _read_verdicts(results_file), child)
+        key, key_fd = verdicts.new_key_pipe()
+        data_before = _prepared_data()
+        try:
+            argv = _pytest_argv(assignment, file, results_file, public_only, workdir, key_fd)
+            child = run_sandboxed(argv, workdir=workdir, timeout_s=_time_limit(checks),
+                                  env={DATA_DIR_ENV: str(data_dir().resolve())},
+                                  pass_fds=(key_fd,))
+        finally:
+            os.close(key_fd)
+        records, rejected = verdicts.read(results_file, key)
+        report = _report(assignment, file, checks, records, rejected, child)
+    report.problems += _undo_data_changes(data_dir(), data_before)
+    return report
+
+
+def _prepared_data() -> dict[Path, str]:
+    """Build what grading reads, then fingerprint it."""
+    try:
+        prepare_cache()
+    except DataError:
+        pass  # a check that needs the data reports it missing, with the fix
+    return _fingerprint(data_dir())
+
+
+def _fingerprint(root: Path) -> dict[Path, str]:
+    """sha256 of every data file, to see whether a submission changed any."""
+    if not root.is_dir():
+        return {}
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in root.rglob("*") if path.is_file()}
+
+
+def _undo_data_changes(root: Path, before: dict[Path, str]) -> list[str]:
+    """Delete data files a submission added or changed, so the next student is graded
+    on the real data: the feature cache is rebuilt, a changed dataset must be fetched
+    again (grading says so) rather than be used."""
+    after = _fingerprint(root)
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    for path in changed:
+        path.unlink(missing_ok=True)
+    if not changed:
+        return []
+    names = ", ".join(str(p.relative_to(root)) for p in changed)
+    return [f"the submission changed files in the grader's data folder ({names}); "
+            "they were deleted so that no other submission is graded on them"]
 
 
 def _time_limit(checks: list[Check]) -> float:
@@ -119,32 +163,36 @@ def _time_limit(checks: list[Check]) -> float:
 
 
 def _pytest_argv(assignment: str, file: Path, results: Path, public_only: bool,
-                 workdir: Path) -> list[str]:
+                 workdir: Path, key_fd: int) -> list[str]:
     ini = workdir / "pytest.ini"
     ini.write_text("[pytest]\n")
     argv = [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(workdir),
             "-p", "autograder.pytest_plugin", "-p", "no:cacheprovider", "-q",
             "--submission", str(file.resolve()), "--assignment", assignment,
-            "--results", str(results), "--pyargs", "autograder.pytest_checks"]
+            "--results", str(results), "--key-fd", str(key_fd),
+            "--pyargs", "autograder.pytest_checks"]
     return argv + (["--public-only"] if public_only else [])
 
 
-def _read_verdicts(results_file: Path) -> list[dict]:
-    if not results_file.is_file():
-        return []
-    lines = results_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def _report(assignment: str, file: Path, checks: list[Check], verdicts: list[dict],
-            child: ChildResult) -> AssignmentReport:
-    by_name = {v["check"]: v for v in verdicts if "check" in v}
-    problems = [p for v in verdicts for p in v.get("problems", [])]
+def _report(assignment: str, file: Path, checks: list[Check], records: list[dict],
+            rejected: int, child: ChildResult) -> AssignmentReport:
+    verdicts_by_check: dict[str, dict] = {}
+    for record in records:  # the first verdict for a check is the one that counts
+        if "check" in record:
+            verdicts_by_check.setdefault(record["check"], record)
+    started = [r["started"] for r in records if "started" in r]
+    running = next((name for name in reversed(started) if name not in verdicts_by_check), None)
+    problems = [p for r in records for p in r.get("problems", [])]
+    if rejected:
+        problems.append(f"{rejected} line(s) in the grader's results file were not written by "
+                        "the grader and were ignored")
     results = []
     for check in checks:
-        verdict = by_name.get(check.name)
+        verdict = verdicts_by_check.get(check.name)
         if verdict is None:
-            results.append(_unjudged(check, child.describe_end()))
+            when = "while this check was running" if check.name == running else \
+                "before this check ran"
+            results.append(_unjudged(check, f"{child.describe_end()} {when}"))
             continue
         status = verdict["status"] if verdict["status"] in (PASSED, FAILED, ERROR) else FAILED
         results.append(CheckResult(check.name, check.title,

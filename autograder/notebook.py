@@ -4,9 +4,15 @@
     run_check("a2_training_loop.zero_grad_once_per_batch", globals())
 
 The cell passes (and nbgrader awards the check's points) or raises
-AssertionError with the same message `autograder grade` reports.
+AssertionError with the same message `autograder grade` reports. nbgrader
+zeroes a grade cell that writes anything to stderr, so warnings printed while
+the check runs (torch, Lightning, tqdm) are sent to stdout instead.
 """
 from __future__ import annotations
+
+import contextlib
+import sys
+import warnings
 
 from autograder.checks import check_by_id
 from autograder.outcome import ERROR, PASSED, run_check as outcome_of
@@ -35,10 +41,16 @@ class NotebookNamespace:
 
 def run_check(check_id: str, namespace: dict) -> None:
     check = check_by_id(check_id)
-    outcome = outcome_of(check, NotebookNamespace(namespace))
+    with contextlib.redirect_stderr(sys.stdout), warnings.catch_warnings():
+        warnings.showwarning = _warning_to_stdout
+        outcome = outcome_of(check, NotebookNamespace(namespace))
     if outcome.status == PASSED:
         print(f"passed: {check.title} ({check.points:g} points)")
     elif outcome.status == ERROR:
         raise GraderError(f"{check.title}: {outcome.message}\n\n{outcome.detail}")
     else:
         raise AssertionError(f"{check.title}: {outcome.message}")
+
+
+def _warning_to_stdout(message, category, filename, lineno, file=None, line=None) -> None:
+    print(warnings.formatwarning(message, category, filename, lineno, line), end="")

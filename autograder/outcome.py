@@ -6,6 +6,7 @@ grader error, kept apart from the score with its traceback for the instructor.
 """
 from __future__ import annotations
 
+import errno
 import random
 import sysconfig
 import traceback
@@ -19,6 +20,7 @@ import torch
 
 from autograder.checks.registry import Check
 from autograder.checks.support import CheckFailed
+from autograder.sandbox import MAX_FILE_BYTES
 from autograder.submission import is_submission_source, location
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -43,6 +45,7 @@ def reset_global_state() -> None:
     random.seed(0)
     torch.set_grad_enabled(True)
     torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)  # as fast as 2 on a shared 2-core box, and reproducible
 
 
 def run_check(check: Check, submission: ModuleType) -> Outcome:
@@ -72,7 +75,7 @@ def classify(exc: BaseException) -> Outcome:
     if isinstance(exc, CheckFailed):
         return Outcome(FAILED, str(exc), detail)
     if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
-        return Outcome(FAILED, f"stopped: the check ran past its time limit{where}. "
+        return Outcome(FAILED, f"stopped: it ran past its time limit{where}. "
                        "Look for an endless loop or far more work than the task needs.", detail)
     if isinstance(exc, NotImplementedError) and frames:
         return Outcome(FAILED, f"not implemented yet: `{frames[-1].name}` still raises "
@@ -89,6 +92,10 @@ def classify(exc: BaseException) -> Outcome:
 
 
 def _student_exception_message(exc: BaseException, where: str) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return (f"your code printed or wrote more than the grader keeps "
+                f"({MAX_FILE_BYTES // 2**20} MiB){where}; a print inside a loop over the "
+                "data is the usual cause.")
     message = f"your code raised {type(exc).__name__}: {exc}{where}."
     if isinstance(exc, NameError):
         message += (" The grader runs only your imports, function and class definitions "

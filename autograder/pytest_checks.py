@@ -5,7 +5,8 @@ from autograder.outcome import FAILED, PASSED, Outcome, run_check
 from autograder.submission import SubmissionError
 
 
-def test_check(check, submission, record_outcome):
+def test_check(check, submission, record, record_outcome):
+    record({"started": check.name})
     if isinstance(submission, SubmissionError):
         outcome = Outcome(FAILED, f"your submission could not be loaded: {submission}")
     else:

@@ -1,20 +1,20 @@
 """The pytest front-end: one test item per registered check.
 
 Loaded with `-p autograder.pytest_plugin` together with the test module
-`autograder.pytest_checks`. Each verdict is appended to `--results` as a JSON
-line the moment it is known, so a crash later in the run loses nothing before it.
+`autograder.pytest_checks`. Each verdict is appended to `--results` the moment
+it is known, signed (see `verdicts`), so a crash later in the run loses nothing
+before it and lines the submission writes there are not trusted.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import torch
 
+from autograder import verdicts
 from autograder.checks import checks_for
 from autograder.course import time_limit
-from autograder.outcome import Outcome
+from autograder.outcome import Outcome, classify
 from autograder.submission import Submission, SubmissionError, load_submission
 
 
@@ -22,12 +22,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
     group.addoption("--submission", help="the student's notebook or module")
     group.addoption("--assignment", help="which assignment's checks to run")
-    group.addoption("--results", help="file to append one JSON line per verdict to")
+    group.addoption("--results", help="file to append one signed record per verdict to")
+    group.addoption("--key-fd", type=int, help="pipe holding the key that signs records")
     group.addoption("--public-only", action="store_true", help="skip hidden checks")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    torch.set_num_threads(1)  # faster than 2 on a shared 2-core machine, and reproducible
+    if config.option.key_fd is not None:  # read before any student code runs
+        key = verdicts.read_key(config.option.key_fd)
+        results = Path(config.option.results)
+        config._autograder_record = lambda record: verdicts.append(results, key, record)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -46,24 +50,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                                                 method="signal"))
 
 
-def _write(config: pytest.Config, record: dict) -> None:
-    with open(config.option.results, "a", encoding="utf-8") as out:
-        out.write(json.dumps(record) + "\n")
+@pytest.fixture(scope="session")
+def record(pytestconfig: pytest.Config):
+    return pytestconfig._autograder_record
 
 
 @pytest.fixture(scope="session")
-def submission(pytestconfig: pytest.Config) -> Submission | SubmissionError:
+def submission(pytestconfig: pytest.Config, record) -> Submission | SubmissionError:
     try:
         loaded = load_submission(Path(pytestconfig.option.submission))
     except SubmissionError as exc:
         return exc
-    _write(pytestconfig, {"problems": loaded.problems})
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a time limit or exit() while loading
+        return SubmissionError(f"loading it did not finish: {classify(exc).message}")
+    record({"problems": loaded.problems})
     return loaded
 
 
 @pytest.fixture
-def record_outcome(pytestconfig: pytest.Config):
-    def record(check, outcome: Outcome) -> None:
-        _write(pytestconfig, {"check": check.name, "status": outcome.status,
-                              "message": outcome.message, "detail": outcome.detail})
-    return record
+def record_outcome(record):
+    def record_one(check, outcome: Outcome) -> None:
+        record({"check": check.name, "status": outcome.status,
+                "message": outcome.message, "detail": outcome.detail})
+    return record_one

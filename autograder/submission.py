@@ -37,8 +37,12 @@ def is_submission_source(filename: str) -> bool:
 
 def location(frame: traceback.FrameSummary) -> str:
     """'line 7 of a2.ipynb, cell 5' for a frame of student code."""
-    name = frame.filename.strip("<>") if frame.filename in _SOURCES else Path(frame.filename).name
-    return f"line {frame.lineno} of {name}"
+    return f"line {frame.lineno} of {_shown(frame.filename)}"
+
+
+def _shown(filename: str) -> str:
+    """How a source is named to the student: 'a2.ipynb, cell 5' or 'a2.py'."""
+    return filename.strip("<>") if filename in _SOURCES else Path(filename).name
 
 
 def load_submission(path: Path, module_name: str = "submission") -> Submission:
@@ -96,9 +100,8 @@ def _run_definitions(source: str, filename: str, submission: Submission) -> None
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:
-        where = filename.strip("<>") if filename in _SOURCES else Path(filename).name
         submission.problems.append(
-            f"syntax error at line {exc.lineno} of {where}: {exc.msg}; "
+            f"syntax error at line {exc.lineno} of {_shown(filename)}: {exc.msg}; "
             "nothing in that cell was loaded."
         )
         return
@@ -110,7 +113,7 @@ def _run_definitions(source: str, filename: str, submission: Submission) -> None
             exec(code, submission.module.__dict__)
         except Exception as exc:  # noqa: BLE001 - report and keep loading
             submission.problems.append(
-                f"line {statement.lineno} of {filename.strip('<>')} raised "
+                f"line {statement.lineno} of {_shown(filename)} raised "
                 f"{type(exc).__name__}: {exc}; that statement was skipped."
             )
 

@@ -11,9 +11,10 @@ from autograder.checks.instruments import (ACCUMULATED, NO_BACKWARD, WIPED, Forw
                                            StepRecorder)
 from autograder.checks.registry import checker
 from autograder.course import threshold
-from autograder.checks.support import as_float, describe, fail, require
+from autograder.checks.support import as_float, describe, fail, require, trusted
 from autograder.checks.toy_data import (TOY_VOCAB, OracleLogisticRegression, accuracy_from_logits,
-                                        toy_bow, toy_loader, trusted_helpers)
+                                        oracle_evaluate, oracle_train_epoch, toy_bow,
+                                        toy_loader)
 from autograder.data.sst2 import sst2_loaders
 
 check = checker("a2_training_loop")
@@ -276,7 +277,7 @@ def train_returns_history(submission: ModuleType) -> None:
     train = require(submission, "train")
     model = OracleLogisticRegression()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    with trusted_helpers(submission):
+    with trusted(submission, train_epoch=oracle_train_epoch, evaluate=oracle_evaluate):
         history = train(model, toy_loader(LOOP_BATCHES), toy_loader(EVAL_BATCHES, seed=1),
                         optimizer, 3)
     if not isinstance(history, list) or len(history) != 3:

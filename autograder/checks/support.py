@@ -1,8 +1,9 @@
 """What checks use to look up the student's names and to fail with a message."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import torch
 
@@ -49,3 +50,22 @@ def as_float(value: Any, what: str) -> float:
     except ImportError:  # pragma: no cover - numpy ships with torch
         pass
     fail(f"{what} should be a number; got {describe(value)}.")
+
+
+@contextmanager
+def trusted(submission: ModuleType, **replacements: Callable) -> Iterator[None]:
+    """Swap some of the student's functions for trusted ones while a check runs, so a
+    function that calls them is judged on its own (a bug costs its own check only).
+    The swap reaches the student's code because it looks names up in the namespace."""
+    missing = object()
+    saved = {name: getattr(submission, name, missing) for name in replacements}
+    for name, function in replacements.items():
+        setattr(submission, name, function)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                delattr(submission, name)
+            else:
+                setattr(submission, name, value)

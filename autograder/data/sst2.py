@@ -43,12 +43,20 @@ def load_sst2_features(root: Path | None = None) -> SST2Features:
     """The vectorized train and dev splits, from the cache when it is there."""
     root = root or data_dir()
     folder = require_dataset("sst2", root)
-    cache = root / "cache" / f"sst2-bow-{_cache_key()}.npz"
+    cache = _cache_path(root)
     if cache.is_file():
         return _read_cache(cache)
     features = _vectorize(folder)
     _write_cache(cache, features)
     return features
+
+
+def prepare_cache(root: Path | None = None) -> None:
+    """Build the feature cache before grading starts, when SST-2 is there and the
+    cache is not, so that grading children only ever read it."""
+    root = root or data_dir()
+    if not _cache_path(root).is_file() and (root / "sst2").is_dir():
+        load_sst2_features(root)
 
 
 def sst2_loaders(batch_size: int = 64, seed: int = 0, root: Path | None = None
@@ -78,6 +86,10 @@ class CsrBatches:
     def __call__(self, rows: list[int]) -> dict[str, torch.Tensor]:
         return {"X": torch.from_numpy(self.X[rows].toarray()),
                 "y": torch.from_numpy(self.y[rows])}
+
+
+def _cache_path(root: Path) -> Path:
+    return root / "cache" / f"sst2-bow-{_cache_key()}.npz"
 
 
 def _cache_key() -> str:

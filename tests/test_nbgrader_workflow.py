@@ -1,0 +1,149 @@
+"""The instructor's nbgrader session, end to end, with the real `nbgrader` commands:
+generate_assignment, zip_collect (an LMS-style zip), autograde, generate_feedback,
+export. Five students: a full solution, the untouched stub, one bug, a file that
+is not a notebook, and a notebook with deleted, duplicated and stripped cells.
+
+The exported grades must equal `autograder grade` point for point, per check, and
+no feedback file may contain a hidden test's source.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.checks import checks_for
+from autograder.grading import grade_file
+from autograder.release import REPO_ROOT, SOLUTIONS
+
+pytestmark = [pytest.mark.nbgrader, pytest.mark.sst2]
+
+ASSIGNMENT = "a2_training_loop"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+GRADED = ("alice", "bob", "carol", "erin")
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, text=True,
+                          capture_output=True, env={**os.environ, "PATH": path})
+
+
+def _solution_sources() -> dict[str, str]:
+    source = nbformat.read(SOLUTIONS / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]:
+            "\n".join(line for line in cell.source.splitlines() if "### " not in line)
+            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _students(release: nbformat.NotebookNode) -> dict[str, str]:
+    """Each student's submitted file contents, as a student would produce them."""
+    solutions = _solution_sources()
+
+    def completed(edit=lambda grade_id, source: source):
+        notebook = copy.deepcopy(release)
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                cell.source = edit(meta["grade_id"], solutions[meta["grade_id"]])
+        return notebook
+
+    carol = completed(lambda grade_id, source: source.replace("optimizer.zero_grad()", "pass")
+                      if grade_id == "train_epoch" else source)
+    erin = completed()
+    graders = [c for c in erin.cells if c.metadata.get("nbgrader", {}).get("grade")
+               and not c.metadata["nbgrader"].get("solution")]
+    erin.cells.remove(graders[0])                  # a deleted autograder cell
+    duplicate = copy.deepcopy(erin.cells[3])       # a duplicated cell, moved to the end
+    duplicate.id = "duplicated-cell"
+    erin.cells.append(duplicate)
+    for cell in erin.cells[:3]:                    # stripped metadata
+        cell.metadata = {}
+    return {"alice": nbformat.writes(completed()), "bob": nbformat.writes(release),
+            "carol": nbformat.writes(carol), "erin": nbformat.writes(erin),
+            "dave": "this file is not a notebook {"}
+
+
+@dataclass
+class Course:
+    root: Path
+    steps: dict[str, subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Course:
+    """A course directory taken through the whole nbgrader cycle."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    assert nbgrader(course, "generate_assignment", ASSIGNMENT, "--force").returncode == 0
+    release = nbformat.read(course / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    archive = course / "downloaded" / ASSIGNMENT / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "canvas_download.zip", "w") as lms:
+        for number, (student, text) in enumerate(_students(release).items()):
+            late = "LATE_" if student == "dave" else ""
+            lms.writestr(f"{student}_{late}{100 + number}_{900 + number}_{NOTEBOOK}", text)
+    steps = {}
+    for step in (["zip_collect", ASSIGNMENT, "--force"], ["autograde", ASSIGNMENT, "--force"],
+                 ["generate_feedback", ASSIGNMENT, "--force"], ["export", "--to", "grades.csv"]):
+        steps[step[0]] = nbgrader(course, *step)
+    return Course(course, steps)
+
+
+def test_every_step_ran(course):
+    for name, done in course.steps.items():
+        if name == "autograde":  # one student cannot be autograded: nbgrader says so, exit 1
+            assert "error processing assignment 'a2_training_loop' for student 'dave'" in done.stderr
+            assert "Notebook does not appear to be JSON" in done.stderr
+        else:
+            assert done.returncode == 0, f"nbgrader {name} failed:\n{done.stderr[-3000:]}"
+
+
+def test_the_batch_is_not_stopped_by_a_broken_notebook(course):
+    graded = {p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}")}
+    assert graded == set(GRADED)
+
+
+def test_exported_totals_match_the_cli(course):
+    with open(course.root / "grades.csv", newline="") as handle:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    for student in GRADED:
+        report = grade_file(ASSIGNMENT, course.root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
+        assert exported[student] == report.score, student
+    assert exported["alice"] == exported["erin"] == report.max_score
+    assert exported["bob"] == 0 and exported["dave"] == 0
+
+
+def test_points_per_check_match_the_cli(course):
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+        for student in ("alice", "carol", "erin"):
+            report = grade_file(ASSIGNMENT, course.root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
+            cli = {r.name: r.points for r in report.results}
+            nbgrader_points = {c.name: gradebook.find_grade(c.name, ASSIGNMENT, ASSIGNMENT,
+                                                            student).score
+                               for c in checks_for(ASSIGNMENT)}
+            assert nbgrader_points == cli, student
+
+
+def test_feedback_shows_messages_but_no_hidden_test(course):
+    hidden = [c.name for c in checks_for(ASSIGNMENT) if c.hidden]
+    feedback = list((course.root / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert {p.parent.parent.name for p in feedback} == set(GRADED)
+    for page in feedback:
+        html = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in html
+        assert not [name for name in hidden if f"{ASSIGNMENT}.{name}" in html], page
+        assert "autograder/notebook.py" not in html, page  # no traceback of a check cell
+    carol = (course.root / "feedback" / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "is never called in" in carol
