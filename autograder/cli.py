@@ -14,6 +14,7 @@ from rich.console import Console
 from autograder.checks import ASSIGNMENTS
 from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
+from autograder.batch import grade_students
 from autograder.grading import AssignmentReport, UsageError, grade
 from autograder.outcome import ERROR, PASSED
 from autograder.release import RELEASE, ReleaseError, generate
@@ -44,6 +45,24 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
       autograder grade submission/ --format gradescope --out results/results.json
     """
     _grade_and_exit(path, assignment=assignment, fmt=fmt, out=out, public_only=False)
+
+
+@main.command("grade-all")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Grade only this one.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("grades"), show_default=True,
+              help="Where grades.csv and one <student>.json report each are written.")
+def grade_all_command(folder: Path, assignment: str | None, out_dir: Path) -> None:
+    """Grade every student folder in FOLDER (one sub-folder per student).
+
+    \b
+    Example, with submissions/<student>/a2_training_loop/a2_training_loop.ipynb:
+      autograder grade-all submissions --assignment a2_training_loop --out-dir grades
+    """
+    table = grade_students(folder, out_dir, assignment=assignment)
+    click.echo(f"graded {len(table)} student(s): {out_dir / 'grades.csv'}")
+    sys.exit(2 if (table["grader_errors"] > 0).any() else 0)
 
 
 @main.command("check")

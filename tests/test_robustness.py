@@ -7,6 +7,7 @@ real sandboxed child process (about 10 s each), so each test grades once.
 """
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -366,3 +367,26 @@ def test_cli_on_a_buggy_submission_exits_1_and_shows_its_error_verbatim():
         f"the CLI crashed: {result.exception!r}")
     assert result.exit_code == 1, result.output
     assert "shapes [/] and [bold] do not match" in " ".join(result.output.split())
+
+
+def test_grade_all_reports_every_student_whatever_their_submission(tmp_path):
+    """A class of four: a good one, a file that is not a notebook, a crash, and nothing."""
+    students = tmp_path / "submissions"
+    shutil.copytree(GOOD_STUDENT, students / "good")
+    shutil.copytree(FIXTURES / "not_a_notebook", students / "broken")
+    crash = students / "crash" / A2
+    crash.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "segfault_in_evaluate.py", crash / f"{A2}.py")
+    (students / "empty").mkdir()
+    out = tmp_path / "grades"
+    result = CliRunner().invoke(main, ["grade-all", str(students), "--assignment", A2,
+                                       "--out-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"good", "broken", "crash", "empty"}
+    assert float(rows["good"]["score"]) == FULL_MARKS
+    assert float(rows["broken"]["score"]) == float(rows["empty"]["score"]) == 0
+    assert float(rows["crash"]["score"]) == sum(
+        c.points for c in checks_for(A2) if c.name in TRAIN_EPOCH)
+    assert {p.stem for p in out.glob("*.json")} == set(rows)
