@@ -42,12 +42,12 @@ def test_release_leaks_no_solution_or_hidden_test(assignment):
     source = _sources(_notebook(SOLUTIONS, assignment))
     release = _sources(_notebook(RELEASE, assignment))
     assert "### BEGIN" not in release and "### END" not in release
-    outside = set(REGION.sub("", source).splitlines())
+    outside = {line.strip() for line in REGION.sub("", source).splitlines()}
+    released = {line.strip() for line in release.splitlines()}
     secret = {line.strip() for match in REGION.finditer(source)
               for line in match.group(2).splitlines()}
-    leaked = [line for line in secret
-              if len(line) >= MIN_LEAK_LINE and line not in {o.strip() for o in outside}
-              and line in release]
+    leaked = sorted(line for line in secret - outside
+                    if len(line) >= MIN_LEAK_LINE and line in released)
     assert not leaked, f"solution or hidden-test lines in the release: {leaked}"
 
 

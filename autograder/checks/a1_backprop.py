@@ -206,8 +206,8 @@ def fit_poly_fits_sine(submission: ModuleType) -> None:
     x = np.linspace(-np.pi, np.pi, FIT_POINTS, endpoint=False)
     y = np.sin(x)
     maximum = threshold("a1_backprop.fit_poly_fits_sine", FIT_MAX_LOSS)
-    trusted = {"poly_predict": _poly_predict, "poly_loss_and_grad": _poly_loss_and_grad}
-    with trusted(submission, **trusted), np.errstate(all="ignore"):
+    helpers = {"poly_predict": _poly_predict, "poly_loss_and_grad": _poly_loss_and_grad}
+    with trusted(submission, **helpers), np.errstate(all="ignore"):
         for seed in FIT_SEEDS:
             np.random.seed(seed)
             w = _vector(fit_poly(x.copy(), y.copy(), FIT_LR, FIT_STEPS),
