@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable
 
-ASSIGNMENTS = ("a1_backprop", "a2_training_loop")
+ASSIGNMENTS = ("a1_backprop", "a2_training_loop", "a3_regularization", "a4_early_stopping")
 DEFAULT_TIMEOUT_S = 60.0
 
 _CHECKS: dict[str, list["Check"]] = {}

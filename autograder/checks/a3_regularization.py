@@ -1,0 +1,290 @@
+"""Checks for a3: L2 regularization of the SST-2 logistic regression.
+
+The penalty is `l2_penalty_weight * mean(W**2)` over the weight matrix only. Its value
+is read off the student's own loss as `loss - BCE(py_logits, y)`, so the penalty checks
+judge the penalty alone, on fixed seeded weights and with λ ≠ 1 and a bias far from 0
+(at the default λ over ~14k weights the penalty is invisible in accuracy). Training
+runs use the grader's trusted loop: the student writes the model only.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from types import ModuleType
+
+import torch
+import torch.nn.functional as F
+
+from autograder.checks.registry import checker
+from autograder.checks.support import as_float, describe, fail, require
+from autograder.checks.toy_data import (TOY_VOCAB, accuracy_from_logits, oracle_train_epoch,
+                                        toy_bow, toy_loader)
+from autograder.course import threshold
+from autograder.data.sst2 import sst2_loaders
+from autograder.outcome import is_student_file
+
+check = checker("a3_regularization")
+
+MODEL = "RegularizedBinaryLogisticRegression"
+LAMBDA = 0.37  # not 1, so a penalty that ignores λ shows
+BIAS = 3.0  # far from 0, so a penalized bias shows
+WEIGHT_SEED = 5
+# Float32 loss and penalty of order 1; the reference and correct variants are within 6e-8
+# of λ·mean(W²) (measured).
+PENALTY_ATOL = 1e-5
+GRAD_RTOL = 1e-4
+
+# Shrinkage: Adam on toy data from the same start, a small and a large λ.
+SHRINK_BATCHES = [8, 8, 8, 8, 8]
+SHRINK_EPOCHS = 20
+SHRINK_LR = 0.05
+SHRINK_SMALL, SHRINK_LARGE = 1e-3, 2.0
+# Measured with the reference: ‖W‖ 3.85 with λ = 1e-3 and 0.92 with λ = 2 (ratio 0.24,
+# 0.24-0.26 for correct variants and a penalized bias); a penalty summed instead of
+# averaged shrinks further (0.02), one missing from the loss or its gradient not at all
+# (1.00). 0.5 leaves room on both sides.
+SHRINK_MAX_RATIO = 0.5
+
+# SST-2 run: a2's grader settings, the student's model at its default λ, a trusted loop.
+SST2_SEED = 0
+SST2_BATCH_SIZE = 64
+SST2_EPOCHS = 2
+SST2_LR = 0.01
+# Measured with benchmarks/calibrate_a3_a4.py, reference solution, seeds 0-9, torch 2.13
+# CPU: min 0.8200, mean 0.8222, max 0.8257. The threshold sits 0.0200 below the minimum,
+# as a2's does, room for correct variants (other initialisation, penalty written as
+# a sum over numel, …); a penalty summed instead of averaged (13,774 times too strong at
+# the default λ) reaches 0.737 and fails.
+SST2_MIN_DEV_ACCURACY = 0.80
+
+
+def _student_model(submission: ModuleType, vocab_size: int = TOY_VOCAB,
+                   l2_penalty_weight: float | None = None):
+    """The student's model, λ passed by keyword as the contract names it."""
+    cls = require(submission, MODEL)
+    kwargs = {} if l2_penalty_weight is None else {"l2_penalty_weight": l2_penalty_weight}
+    try:
+        return cls(vocab_size, **kwargs)
+    except TypeError as exc:
+        if any(is_student_file(f.filename) for f in traceback.extract_tb(exc.__traceback__)):
+            raise
+        fail(f"`{MODEL}(vocab_size, l2_penalty_weight={l2_penalty_weight})` raised "
+             f"TypeError: {exc}. Keep the signature "
+             "`__init__(self, vocab_size, l2_penalty_weight=1e-3)`.")
+
+
+def _weight_and_bias(model, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Find the parameters by size, as the contract promises, never by name."""
+    params = list(model.parameters())
+    weights = [p for p in params if p.numel() == vocab_size]
+    biases = [p for p in params if p.numel() == 1]
+    if len(params) != 2 or len(weights) != 1 or len(biases) != 1:
+        fail(f"{MODEL}({vocab_size}) has parameters of shapes "
+             f"{[tuple(p.shape) for p in params]}; expected one weight with {vocab_size} "
+             "elements and one bias (a single `nn.Linear(vocab_size, 1)`).")
+    return weights[0], biases[0]
+
+
+def _seeded_model(submission: ModuleType, l2_penalty_weight: float, bias: float):
+    """The student's model with fixed seeded weights W ~ N(0, 1) and the given bias."""
+    model = _student_model(submission, TOY_VOCAB, l2_penalty_weight)
+    weight, bias_param = _weight_and_bias(model, TOY_VOCAB)
+    generator = torch.Generator().manual_seed(WEIGHT_SEED)
+    with torch.no_grad():
+        weight.copy_(torch.randn(TOY_VOCAB, generator=generator).view_as(weight))
+        bias_param.fill_(bias)
+    return model, weight, bias_param
+
+
+def _loss_and_logits(model, X, y) -> tuple[torch.Tensor, torch.Tensor]:
+    out = model(X, y)
+    if not hasattr(out, "keys") or "loss" not in out or "py_logits" not in out:
+        found = sorted(out.keys()) if hasattr(out, "keys") else describe(out)
+        fail(f"forward should return a dict with 'py_logits' and 'loss' (the a2 contract); "
+             f"got {found}.")
+    loss, logits = out["loss"], out["py_logits"]
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        fail(f"`loss` should be a single-number tensor; got {describe(loss)}.")
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(y),):
+        fail(f"`py_logits` for a batch of {len(y)} should have shape ({len(y)},); "
+             f"got {describe(logits)}.")
+    return loss.reshape(()), logits
+
+
+def _penalty_of(model, X, y) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """(the penalty in the student's loss, the loss, the logits): loss minus mean BCE."""
+    loss, logits = _loss_and_logits(model, X, y)
+    bce = F.binary_cross_entropy_with_logits(logits.detach().double(), y.double()).item()
+    return as_float(loss, "`loss`") - bce, loss, logits
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-4, abs_tol=PENALTY_ATOL)
+
+
+@check(points=2)
+def penalty_is_mean_of_squared_weights(submission: ModuleType) -> None:
+    """the loss is the mean BCE plus l2_penalty_weight * mean(W**2)"""
+    model, weight, _ = _seeded_model(submission, LAMBDA, bias=0.0)
+    X, y = toy_bow(6, seed=1)
+    got, _, _ = _penalty_of(model, X, y)
+    W = weight.detach().double().flatten()
+    squares, n = (W**2).sum().item(), W.numel()
+    expected = LAMBDA * squares / n
+    # With the bias at 0, a mean taken over the bias as well differs only in the count;
+    # that is a penalized bias, bias_is_not_penalized's business.
+    if _close(got, expected) or _close(got, LAMBDA * squares / (n + 1)):
+        return
+    shown = 0.0 if abs(got) <= PENALTY_ATOL else got
+    setting = (f"with l2_penalty_weight={LAMBDA} and {n} weights W ~ N(0, 1) (bias 0), the "
+               f"penalty in your loss (loss minus the mean BCE of `py_logits`) is {shown:.6g}; "
+               f"expected λ·mean(W²) = {expected:.6g}.")
+    known = {
+        0.0: "The loss is the plain BCE: the penalty is not added to the returned loss.",
+        LAMBDA * squares: "That is λ·sum(W²): take the mean over the weights, not the sum "
+                          "(with SST-2's ~14k weights a sum is 14,000 times stronger).",
+        squares / n: "That is mean(W²) without λ: multiply by the l2_penalty_weight given to "
+                     "the constructor.",
+        1e-3 * squares / n: "That is the default λ = 1e-3, not the l2_penalty_weight given to "
+                            "the constructor: store the argument.",
+        LAMBDA * squares / n / 2: "That is half of it: the contract has no factor 1/2.",
+        LAMBDA * math.sqrt(squares) / n: "That uses the norm ‖W‖ instead of the squares W².",
+        LAMBDA * math.sqrt(squares): "That is λ·‖W‖: square the weights and take their mean.",
+    }
+    hint = next((why for value, why in known.items() if _close(got, value)), "")
+    fail(f"{setting} {hint}".strip())
+
+
+@check(points=2)
+def bias_is_not_penalized(submission: ModuleType) -> None:
+    """the bias is not penalized: moving it leaves the penalty unchanged"""
+    X, y = toy_bow(6, seed=1)
+    penalties = {}
+    for bias in (0.0, BIAS):
+        model, _, _ = _seeded_model(submission, LAMBDA, bias=bias)
+        penalties[bias], _, _ = _penalty_of(model, X, y)
+    change = penalties[BIAS] - penalties[0.0]
+    if abs(change) <= PENALTY_ATOL:
+        return
+    n = TOY_VOCAB
+    known = {LAMBDA * BIAS**2: f"That is λ·b² = {LAMBDA}·{BIAS:g}²: the bias is penalized "
+                               "along with the weights (a loop over `model.parameters()` "
+                               "includes it).",
+             LAMBDA * BIAS**2 / (n + 1): f"That is λ·b²/{n + 1}: the mean runs over the bias "
+                                         "as well as the weights."}
+    hint = next((why for value, why in known.items() if _close(change, value)), "")
+    fail(f"with l2_penalty_weight={LAMBDA} and the same weights, moving only the bias from 0 "
+         f"to {BIAS:g} changed the penalty in your loss by {change:.6g}; it should not change. "
+         f"{hint} Penalize the weight matrix only: `(self.linear.weight ** 2).mean()`.")
+
+
+@check(points=1, hidden=True)
+def penalty_gradient_reaches_weights(submission: ModuleType) -> None:
+    """the penalty's gradient 2λW / W.numel() reaches the weights"""
+    model, weight, _ = _seeded_model(submission, LAMBDA, bias=0.0)
+    X, y = toy_bow(6, seed=1)
+    penalty, loss, logits = _penalty_of(model, X, y)
+    if abs(penalty) <= PENALTY_ATOL:
+        return  # no penalty in the loss: penalty_is_mean_of_squared_weights says so
+    if not loss.requires_grad:
+        fail(f"`loss` does not require grad: autograd cannot differentiate it "
+             f"(got {describe(loss)}).")
+    bce = F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+    grad_loss, = torch.autograd.grad(loss, weight, retain_graph=True, allow_unused=True)
+    grad_bce, = torch.autograd.grad(bce, weight, allow_unused=True)
+    zero = torch.zeros_like(weight)
+    from_penalty = ((zero if grad_loss is None else grad_loss)
+                    - (zero if grad_bce is None else grad_bce)).double().flatten()
+    W = weight.detach().double().flatten()
+    # The gradient that goes with the penalty value in the loss, c·ΣW² with c = value/ΣW²:
+    # 2λW/numel for the contract's penalty. Whether the value is right is
+    # penalty_is_mean_of_squared_weights' business; here it must reach the weights.
+    expected = 2 * (penalty / (W**2).sum().item()) * W
+    scale = max(expected.abs().max().item(), 1e-6)
+    error = (from_penalty - expected).abs()
+    if error.max().item() <= GRAD_RTOL * scale:
+        return
+    if from_penalty.abs().max().item() <= GRAD_RTOL * scale:
+        fail(f"the penalty adds {penalty:.6g} to the loss but nothing to the weights' "
+             "gradient: it is computed from a detached value (`.item()`, `.detach()`, "
+             "`.data` or under `torch.no_grad()`), so the optimizer never sees it. Build it "
+             "from the weight parameter itself.")
+    worst = int(error.argmax())
+    fail(f"the penalty's part of the weight gradient (loss gradient minus BCE gradient) "
+         f"differs from 2λW/W.numel() by up to {error.max().item():.3g} (at index {worst}: "
+         f"got {from_penalty[worst].item():.6g}, expected {expected[worst].item():.6g}; "
+         f"relative tolerance {GRAD_RTOL:g}).")
+
+
+@check(points=1, hidden=True)
+def zero_penalty_is_plain_bce(submission: ModuleType) -> None:
+    """with l2_penalty_weight=0 the model is the unregularized one"""
+    model, weight, bias = _seeded_model(submission, 0.0, bias=BIAS)
+    X, y = toy_bow(6, seed=1)
+    loss, logits = _loss_and_logits(model, X, y)
+    expected_logits = (X.double() @ weight.detach().double().flatten()
+                       + bias.detach().double().reshape(()))
+    if not torch.allclose(logits.detach().double(), expected_logits, rtol=1e-5, atol=1e-5):
+        fail(f"with l2_penalty_weight=0, `py_logits` are {logits.detach().tolist()}; "
+             f"X Wᵀ + b gives {[round(v, 5) for v in expected_logits.tolist()]}.")
+    got = as_float(loss, "`loss`")
+    expected = F.binary_cross_entropy_with_logits(expected_logits, y.double()).item()
+    if _close(got, expected):
+        return
+    squares = (weight.detach().double() ** 2).mean().item()
+    hint = ""
+    if _close(got - expected, 1e-3 * squares):
+        hint = (" The difference is 1e-3·mean(W²): a λ of 0 was replaced by the default "
+                "(`l2_penalty_weight or 1e-3` treats 0 as missing; test `is None` instead).")
+    fail(f"with l2_penalty_weight=0 the loss is {got:.6g}; the plain mean BCE is "
+         f"{expected:.6g}.{hint}")
+
+
+def _weight_norm_after_training(submission: ModuleType, l2_penalty_weight: float) -> float:
+    torch.manual_seed(0)
+    model = _student_model(submission, TOY_VOCAB, l2_penalty_weight)
+    weight, _ = _weight_and_bias(model, TOY_VOCAB)
+    optimizer = torch.optim.Adam(model.parameters(), lr=SHRINK_LR)
+    loader = toy_loader(SHRINK_BATCHES, seed=2)
+    for _ in range(SHRINK_EPOCHS):
+        oracle_train_epoch(model, loader, optimizer)
+    return weight.detach().norm().item()
+
+
+@check(points=2)
+def large_penalty_shrinks_weights(submission: ModuleType) -> None:
+    """training with a large penalty ends with a smaller weight norm than with a small one"""
+    small = _weight_norm_after_training(submission, SHRINK_SMALL)
+    large = _weight_norm_after_training(submission, SHRINK_LARGE)
+    if math.isfinite(large) and large < SHRINK_MAX_RATIO * small:
+        return
+    fail(f"trained on toy data from the same start (Adam, lr {SHRINK_LR}, {SHRINK_EPOCHS} "
+         f"epochs, the grader's loop), ‖W‖ ends at {small:.4g} with l2_penalty_weight="
+         f"{SHRINK_SMALL:g} and at {large:.4g} with l2_penalty_weight={SHRINK_LARGE:g}; the "
+         f"large penalty should shrink it below {SHRINK_MAX_RATIO:g}× (the reference ends at "
+         "about 0.24×). Is the penalty part of the loss that `backward()` differentiates?")
+
+
+def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> float:
+    """Train the student's model (default λ) with the grader's loop; dev accuracy."""
+    train_loader, dev_loader, vocab_size = sst2_loaders(SST2_BATCH_SIZE, seed=seed)
+    torch.manual_seed(seed)
+    model = _student_model(submission, vocab_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=SST2_LR)
+    for _ in range(SST2_EPOCHS):
+        oracle_train_epoch(model, train_loader, optimizer)
+    return accuracy_from_logits(model, dev_loader)
+
+
+@check(points=3, timeout_s=600)
+def sst2_dev_accuracy(submission: ModuleType) -> None:
+    """your model at its default penalty reaches the expected SST-2 dev accuracy"""
+    accuracy = sst2_run(submission)
+    minimum = threshold("a3_regularization.sst2_dev_accuracy", SST2_MIN_DEV_ACCURACY)
+    if accuracy < minimum:
+        fail(f"trained for {SST2_EPOCHS} epochs by the grader's loop (Adam, lr {SST2_LR}, "
+             f"batch {SST2_BATCH_SIZE}, seed {SST2_SEED}) at its default l2_penalty_weight, "
+             f"your model reaches {accuracy:.4f} dev accuracy; at least {minimum} is expected "
+             "(the reference reaches 0.82, as without the penalty). A penalty far stronger "
+             "than λ·mean(W²) with λ = 1e-3 holds the weights back; the other checks point "
+             "at the likely cause.")

@@ -1,0 +1,491 @@
+"""Checks for a4: early stopping on SST-2.
+
+`EarlyStopping` is fed scripted dev accuracies, one property per check. The checks of
+`train_with_early_stopping` run it on the trusted oracle model and small seeded data,
+with a trusted `EarlyStopping` swapped in (a bug in the student's class costs its own
+checks only), and observe the run instead of reading the code: when the dev loader is
+iterated, after how many optimizer steps, with which weights, and what the model holds
+when the function returns.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder.checks.registry import checker
+from autograder.checks.support import as_float, describe, fail, require, trusted
+from autograder.checks.toy_data import (OracleLogisticRegression, accuracy_from_logits,
+                                        toy_split_loaders)
+from autograder.course import threshold
+from autograder.data.sst2 import sst2_loaders
+
+check = checker("a4_early_stopping")
+
+ACCURACY_ATOL = 1e-6
+RESULT_KEYS = ("best_dev_acc", "best_step", "stopped_early", "history")
+
+# Toy runs: 36 training examples with 20% of the labels flipped, 40 dev examples from the
+# same rule, SGD on the oracle model. With these settings (measured) dev accuracy climbs
+# to 0.75 at step 8, falls to 0.575 and 0.55, and patience 1 stops the run at step 12,
+# in epoch 3 of 4: the last weights are clearly worse than the best ones.
+TOY_TRAIN_BATCHES = [8, 8, 8, 8, 4]
+TOY_DEV_BATCHES = [8, 8, 8, 8, 8]
+TOY_DATA_SEED = 0
+TOY_LABEL_NOISE = 0.2
+TOY_MODEL_SEED = 2
+TOY_LR = 0.3
+STOP_RUN = {"max_epochs": 4, "eval_every": 2, "patience": 1}
+# No stop: 2 epochs of 5 steps, dev after steps 3, 6 and 9. Evaluating every step (10
+# passes) or every epoch (after 5 and 10) gives other steps.
+SCHEDULE_RUN = {"max_epochs": 2, "eval_every": 3, "patience": 100}
+
+# SST-2 run: a2's grader settings, the oracle model, evaluation every 100 of the 1,053
+# steps per epoch (see benchmarks/calibrate_a3_a4.py).
+SST2_SEED = 0
+SST2_BATCH_SIZE = 64
+SST2_LR = 0.01
+SST2_RUN = {"max_epochs": 3, "eval_every": 100, "patience": 3}
+# Measured with benchmarks/calibrate_a3_a4.py, reference solution, seeds 0-9, torch 2.13
+# CPU: every run stops in epoch 1 or 2 (after steps 900-1,600 of 3,159; best steps
+# 500-1,200); the restored model's dev accuracy is min 0.8222, mean 0.8260, max 0.8303.
+# The threshold sits 0.0222 below the minimum, as a2's does. A run that never stops finds
+# a best about as high (MEASUREMENTS.md), so the stop is observed directly, from the
+# optimizer's step count; evaluating after every step stops at step 9 with 0.553.
+SST2_MIN_DEV_ACCURACY = 0.80
+
+
+class TrustedEarlyStopping:
+    """The contract's rule: improvement is strictly greater; stop once
+    intervals_since_improvement > patience."""
+
+    def __init__(self, patience: int = 3):
+        self.patience = patience
+        self.best_score = -math.inf
+        self.intervals_since_improvement = 0
+
+    def step(self, dev_acc: float) -> bool:
+        score = float(dev_acc)
+        if score > self.best_score:
+            self.best_score, self.intervals_since_improvement = score, 0
+        else:
+            self.intervals_since_improvement += 1
+        return self.intervals_since_improvement > self.patience
+
+
+def _stop_index(accuracies: list[float], patience: int) -> int | None:
+    """Where the contract's rule stops on this sequence, or None."""
+    stopper = TrustedEarlyStopping(patience)
+    return next((i for i, acc in enumerate(accuracies) if stopper.step(acc)), None)
+
+
+# ------------------------------------------------------------------ EarlyStopping
+
+
+def _stopper(submission: ModuleType, patience: int):
+    return require(submission, "EarlyStopping")(patience)
+
+
+def _decision(stopper, dev_acc: float) -> bool:
+    decision = stopper.step(dev_acc)
+    if isinstance(decision, torch.Tensor) and decision.numel() == 1:
+        decision = decision.item()
+    if not isinstance(decision, (bool, np.bool_)):
+        fail(f"`EarlyStopping.step` should return a bool (True to stop); got "
+             f"{describe(decision)}.")
+    return bool(decision)
+
+
+def _attribute(stopper, name: str) -> float:
+    if not hasattr(stopper, name):
+        fail(f"`EarlyStopping` has no attribute `{name}`; the contract keeps `best_score` "
+             "and `intervals_since_improvement` on the object.")
+    return as_float(getattr(stopper, name), f"`{name}`")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 < 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _verdicts(flags: list[bool]) -> str:
+    return "[" + ", ".join("True" if f else "False" for f in flags) + "]"
+
+
+# Accuracies rise, then never improve again and never tie the best: only the count of
+# evaluations without improvement decides when to stop.
+STOP_SEQUENCES = (
+    (2, [0.50, 0.60, 0.58, 0.55, 0.57, 0.59]),
+    (3, [0.70, 0.72, 0.74, 0.71, 0.73, 0.69, 0.70, 0.735]),
+    (1, [0.80, 0.79, 0.78, 0.70]),
+)
+
+
+@check(points=2)
+def stop_rule_waits_for_patience(submission: ModuleType) -> None:
+    """step returns True once intervals_since_improvement > patience, not before"""
+    for patience, accuracies in STOP_SEQUENCES:
+        stopper = _stopper(submission, patience)
+        flags = []
+        for acc in accuracies:
+            flags.append(_decision(stopper, acc))
+            if flags[-1]:
+                break
+        expected = _stop_index(accuracies, patience)
+        got = len(flags) - 1 if flags[-1] else None
+        if got == expected:
+            continue
+        reference = TrustedEarlyStopping(patience)
+        counts = [(reference.step(acc), reference.intervals_since_improvement)[1]
+                  for acc in accuracies]
+        fed = f"with patience={patience}, fed the dev accuracies {accuracies[:len(flags)]}"
+        rule = (f"the rule stops when intervals_since_improvement > patience, here at the "
+                f"{_ordinal(counts[expected])} evaluation without improvement")
+        if got is None:
+            fail(f"{fed}, `step` never returned True ({_verdicts(flags)}); {rule}.")
+        hint = (" Use `>`, not `>=`: patience is the number of evaluations without "
+                "improvement that are tolerated." if counts[got] == patience else "")
+        fail(f"{fed}, `step` returned {_verdicts(flags)}: True with "
+             f"{counts[got]} evaluation(s) without improvement; {rule}.{hint}")
+
+
+@check(points=2)
+def ties_are_not_improvements(submission: ModuleType) -> None:
+    """a dev accuracy equal to the best is not an improvement"""
+    accuracies = [0.50, 0.70, 0.70, 0.70]
+    stopper = _stopper(submission, 10)
+    for count, acc in enumerate(accuracies, start=1):
+        _decision(stopper, acc)
+        intervals = _attribute(stopper, "intervals_since_improvement")
+        expected = max(0, count - 2)
+        if intervals == expected:
+            continue
+        if count > 2 and intervals == 0:
+            fail(f"after the dev accuracies {accuracies[:count]} (patience 10), "
+                 "`intervals_since_improvement` is 0: the repeated 0.7, a tie with the best, "
+                 f"counted as an improvement. Improvement is strictly greater (`>`, not `>=`): "
+                 f"the counter should be {expected}.")
+        fail(f"after the dev accuracies {accuracies[:count]} (patience 10), "
+             f"`intervals_since_improvement` is {intervals:g}; expected {expected}.")
+
+
+@check(points=1, hidden=True)
+def tracks_best_score_and_intervals(submission: ModuleType) -> None:
+    """best_score and intervals_since_improvement follow late improvements"""
+    accuracies = [0.50, 0.45, 0.48, 0.70, 0.65, 0.72, 0.71]
+    stopper = _stopper(submission, 10)
+    reference = TrustedEarlyStopping(10)
+    for count, acc in enumerate(accuracies, start=1):
+        if _decision(stopper, acc):
+            fail(f"with patience 10, `step` returned True after only {accuracies[:count]}.")
+        reference.step(acc)
+        got = (_attribute(stopper, "best_score"),
+               _attribute(stopper, "intervals_since_improvement"))
+        expected = (reference.best_score, reference.intervals_since_improvement)
+        if math.isclose(got[0], expected[0], abs_tol=ACCURACY_ATOL) and got[1] == expected[1]:
+            continue
+        hint = ""
+        if got[1] > expected[1] and expected[1] == 0:
+            hint = " Reset the counter to 0 when the score improves."
+        elif not math.isclose(got[0], expected[0], abs_tol=ACCURACY_ATOL):
+            hint = " Keep the highest score seen so far in `best_score`."
+        fail(f"after the dev accuracies {accuracies[:count]} (patience 10), best_score is "
+             f"{got[0]:g} and intervals_since_improvement {got[1]:g}; expected {expected[0]:g} "
+             f"and {expected[1]}.{hint}")
+
+
+@check(points=1, hidden=True)
+def patience_zero_stops_at_first_non_improvement(submission: ModuleType) -> None:
+    """with patience=0, step returns True at the first evaluation without improvement"""
+    accuracies = [0.50, 0.60, 0.55]
+    stopper = _stopper(submission, 0)
+    flags = [_decision(stopper, acc) for acc in accuracies]
+    if flags[-1]:
+        return  # stopping too early is stop_rule_waits_for_patience's business
+    fail(f"with patience=0, fed {accuracies}, `step` returned {_verdicts(flags)}; the 0.55 "
+         "is the first evaluation without improvement, and 1 > 0 must stop. A patience of 0 "
+         "means no tolerance, not 'never stop' or 'use the default' (`patience or 3` "
+         "turns 0 into 3).")
+
+
+# ------------------------------------------------------------- train_with_early_stopping
+
+
+@dataclass
+class RecordedRun:
+    """What a call of train_with_early_stopping did, as observed from outside."""
+
+    result: Any = None
+    evaluated_steps: list[int] = field(default_factory=list)  # steps done at each evaluation
+    weights: dict[int, list[torch.Tensor]] = field(default_factory=dict)  # ... and the weights
+    fingerprints: set[str] = field(default_factory=set)  # of every weights evaluated
+    steps: int = 0  # optimizer steps done when it returned
+    loads: int = 0  # load_state_dict calls
+    aliased_loads: int = 0  # ... given tensors that share storage with the live weights
+
+
+class RecordingLoader:
+    """A dev loader that notes the step count (and the weights) each time it is iterated.
+
+    A pass over weights already evaluated (the restored model checked once more, or a
+    second pass with no step in between) is not a new evaluation."""
+
+    def __init__(self, loader, run: RecordedRun, model: nn.Module, keep_weights: bool):
+        self._loader, self._run, self._model = loader, run, model
+        self._keep_weights = keep_weights
+
+    def __iter__(self):
+        params = [p.detach() for p in self._model.parameters()]
+        digest = hashlib.sha1()
+        for p in params:
+            digest.update(p.cpu().contiguous().numpy().tobytes())
+        if digest.hexdigest() not in self._run.fingerprints:
+            self._run.fingerprints.add(digest.hexdigest())
+            self._run.evaluated_steps.append(self._run.steps)
+            if self._keep_weights:
+                self._run.weights[self._run.steps] = [p.clone() for p in params]
+        return iter(self._loader)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def __getattr__(self, name: str):
+        return getattr(self._loader, name)
+
+
+def run_student(submission: ModuleType, model: nn.Module, optimizer: torch.optim.Optimizer,
+                train_loader, dev_loader, *, max_epochs: int, eval_every: int,
+                patience: int, keep_weights: bool = True) -> RecordedRun:
+    """Call the student's train_with_early_stopping with a trusted EarlyStopping."""
+    train_with_early_stopping = require(submission, "train_with_early_stopping")
+    run = RecordedRun()
+
+    def count_step(*_):
+        run.steps += 1
+
+    original_load = model.load_state_dict
+
+    def load_state_dict(state_dict, *args, **kwargs):
+        live = {p.data_ptr() for p in model.parameters()}
+        run.loads += 1
+        run.aliased_loads += any(isinstance(t, torch.Tensor) and t.data_ptr() in live
+                                 for t in state_dict.values())
+        return original_load(state_dict, *args, **kwargs)
+
+    model.load_state_dict = load_state_dict
+    handle = optimizer.register_step_post_hook(count_step)
+    recording = RecordingLoader(dev_loader, run, model, keep_weights)
+    # Only a class the student defines is swapped: nothing is added to their namespace.
+    swap = {"EarlyStopping": TrustedEarlyStopping} if hasattr(submission, "EarlyStopping") else {}
+    try:
+        with trusted(submission, **swap):
+            run.result = train_with_early_stopping(model, train_loader, recording, optimizer,
+                                                   max_epochs, eval_every, patience)
+    except AttributeError as exc:
+        if isinstance(getattr(exc, "obj", None), TrustedEarlyStopping):
+            fail(f"the grader runs `train_with_early_stopping` with a trusted `EarlyStopping` "
+                 f"that has only the contract's `step`, `best_score`, "
+                 f"`intervals_since_improvement` and `patience`; your function used "
+                 f"`{exc.name}`. Use the contract's names only.")
+        raise
+    finally:
+        handle.remove()
+        del model.load_state_dict
+    return run
+
+
+def _toy_run(submission: ModuleType, settings: dict) -> tuple[RecordedRun, nn.Module, Any]:
+    train_loader, dev_loader = toy_split_loaders(TOY_TRAIN_BATCHES, TOY_DEV_BATCHES,
+                                                 seed=TOY_DATA_SEED, label_noise=TOY_LABEL_NOISE)
+    model = OracleLogisticRegression(seed=TOY_MODEL_SEED)
+    optimizer = torch.optim.SGD(model.parameters(), lr=TOY_LR)
+    run = run_student(submission, model, optimizer, train_loader, dev_loader, **settings)
+    return run, model, dev_loader
+
+
+def _accuracy_of(weights: list[torch.Tensor], dev_loader) -> float:
+    model = OracleLogisticRegression()
+    with torch.no_grad():
+        for param, value in zip(model.parameters(), weights):
+            param.copy_(value)
+    return accuracy_from_logits(model, dev_loader)
+
+
+def _total_steps(settings: dict) -> int:
+    return settings["max_epochs"] * len(TOY_TRAIN_BATCHES)
+
+
+def _short(steps: list[int]) -> str:
+    if len(steps) <= 8:
+        return str(steps)
+    return f"[{', '.join(map(str, steps[:6]))}, …, {steps[-1]}]"
+
+
+def _result_dict(run: RecordedRun) -> dict:
+    result = run.result
+    if not isinstance(result, dict) or any(k not in result for k in RESULT_KEYS):
+        found = sorted(result) if isinstance(result, dict) else describe(result)
+        fail(f"`train_with_early_stopping` should return a dict with keys "
+             f"{list(RESULT_KEYS)}; got {found}.")
+    return result
+
+
+def _history(result: dict) -> list[tuple[int, float]]:
+    history = result["history"]
+    if not isinstance(history, list) or not all(
+            isinstance(r, dict) and {"step", "dev_acc"} <= set(r) for r in history):
+        fail("'history' should be a list of dicts with keys 'step' and 'dev_acc', one per "
+             f"dev evaluation; got {describe(history)}.")
+    return [(int(as_float(r["step"], "a history 'step'")), as_float(r["dev_acc"], "'dev_acc'"))
+            for r in history]
+
+
+@check(points=1)
+def returns_best_and_history(submission: ModuleType) -> None:
+    """the returned dict reports every evaluation, the best one and whether it stopped early"""
+    run, _, dev_loader = _toy_run(submission, STOP_RUN)
+    result = _result_dict(run)
+    history = _history(result)
+    evaluated = run.evaluated_steps
+    if not evaluated:
+        fail("`train_with_early_stopping` never iterated the dev loader: nothing was evaluated.")
+    if [step for step, _ in history] != evaluated:
+        fail(f"'history' lists the steps {_short([s for s, _ in history])}, but dev was "
+             f"evaluated after steps {_short(evaluated)}; record one entry per evaluation, "
+             "numbering steps globally across epochs from 1.")
+    for step, acc in history:
+        measured = _accuracy_of(run.weights[step], dev_loader)
+        if not math.isclose(acc, measured, abs_tol=ACCURACY_ATOL):
+            fail(f"'history' says dev accuracy {acc:.6g} at step {step}; the model's dev "
+                 f"accuracy after that step was {measured:.6g}.")
+    accuracies = [acc for _, acc in history]
+    best = accuracies.index(max(accuracies))
+    best_acc = as_float(result["best_dev_acc"], "'best_dev_acc'")
+    best_step = int(as_float(result["best_step"], "'best_step'"))
+    if not math.isclose(best_acc, accuracies[best], abs_tol=ACCURACY_ATOL) \
+            or best_step != history[best][0]:
+        fail(f"'best_dev_acc' is {best_acc:.6g} at 'best_step' {best_step}; the history's best "
+             f"is {accuracies[best]:.6g}, first reached at step {history[best][0]}.")
+    stopped = result["stopped_early"]
+    stopped = stopped.item() if isinstance(stopped, torch.Tensor) else stopped
+    if not isinstance(stopped, (bool, np.bool_)):
+        fail(f"'stopped_early' should be a bool; got {describe(stopped)}.")
+    ran_out = run.steps >= _total_steps(STOP_RUN)
+    if bool(stopped) == ran_out:
+        fail(f"'stopped_early' is {bool(stopped)}, but the run "
+             + ("trained all" if ran_out else f"ended after {run.steps} of")
+             + f" {_total_steps(STOP_RUN)} steps.")
+
+
+@check(points=2)
+def evaluates_dev_every_eval_every_steps(submission: ModuleType) -> None:
+    """dev is evaluated after every eval_every-th step, counted across epochs, and no more"""
+    run, _, _ = _toy_run(submission, SCHEDULE_RUN)
+    eval_every, total = SCHEDULE_RUN["eval_every"], _total_steps(SCHEDULE_RUN)
+    expected = list(range(eval_every, total + 1, eval_every))
+    got = run.evaluated_steps
+    if got == expected:
+        return
+    hint = ""
+    if got == list(range(1, total + 1)):
+        hint = (" That is every step: eval_every is ignored, and the dev passes cost more "
+                "than the training.")
+    elif got == list(range(len(TOY_TRAIN_BATCHES), total + 1, len(TOY_TRAIN_BATCHES))):
+        hint = " That is once per epoch: eval_every is ignored."
+    elif got and got[0] == 0:
+        hint = " Step 0 is before any training: evaluate after a step, not before."
+    fail(f"with eval_every={eval_every} over {SCHEDULE_RUN['max_epochs']} epochs of "
+         f"{len(TOY_TRAIN_BATCHES)} steps, dev was evaluated after steps {_short(got)}; "
+         f"expected after steps {expected} only (step numbers count across epochs from 1; "
+         f"evaluate when step % eval_every == 0).{hint}")
+
+
+@check(points=1, hidden=True)
+def stops_when_patience_runs_out(submission: ModuleType) -> None:
+    """training ends right after the evaluation at which EarlyStopping says stop"""
+    run, _, dev_loader = _toy_run(submission, STOP_RUN)
+    evaluated = run.evaluated_steps
+    accuracies = [_accuracy_of(run.weights[step], dev_loader) for step in evaluated]
+    stop = _stop_index(accuracies, STOP_RUN["patience"])
+    if stop is None:
+        if run.steps == _total_steps(STOP_RUN):
+            return
+        fail(f"no evaluation called for a stop, yet training ended after {run.steps} of "
+             f"{_total_steps(STOP_RUN)} steps.")
+    if len(evaluated) == stop + 1 and run.steps == evaluated[stop]:
+        return
+    where = f"after the evaluation at step {evaluated[stop]} (patience {STOP_RUN['patience']})"
+    if run.steps == _total_steps(STOP_RUN):
+        hint = (" The run never stopped: when `EarlyStopping.step` returns True, leave both "
+                "loops.")
+    elif run.steps > evaluated[stop]:
+        hint = (" The rest of that epoch was skipped but the next one trained on: `break` "
+                "leaves only the inner loop. Leave the epoch loop too (check a flag after the "
+                "inner loop, or return).")
+    else:
+        hint = ""
+    fail(f"EarlyStopping says stop {where}, but training went on to step {run.steps} "
+         f"(dev evaluated after steps {_short(evaluated)}).{hint}")
+
+
+@check(points=3)
+def restores_best_weights(submission: ModuleType) -> None:
+    """the model holds the best evaluation's weights when the function returns"""
+    run, model, dev_loader = _toy_run(submission, STOP_RUN)
+    evaluated = run.evaluated_steps
+    if not evaluated:
+        fail("`train_with_early_stopping` never iterated the dev loader: nothing was evaluated.")
+    accuracies = [_accuracy_of(run.weights[step], dev_loader) for step in evaluated]
+    best = accuracies.index(max(accuracies))
+    final = accuracy_from_logits(model, dev_loader)
+    if math.isclose(final, accuracies[best], abs_tol=ACCURACY_ATOL):
+        return
+    observed = (f"when it returned, the model's dev accuracy was {final:.4g}; the best "
+                f"evaluation (step {evaluated[best]}) had {accuracies[best]:.4g}")
+    if math.isclose(final, accuracies[-1], abs_tol=ACCURACY_ATOL):
+        observed += f", the last one (step {evaluated[-1]}) {accuracies[-1]:.4g}"
+    if run.aliased_loads:
+        fail(f"{observed}. The best weights were stored by reference: `model.state_dict()` "
+             "returns the live tensors, which training keeps changing, so loading them back "
+             "restores the last weights. Store a copy: `copy.deepcopy(model.state_dict())` "
+             "or `{k: v.detach().clone() for k, v in model.state_dict().items()}`.")
+    if run.loads == 0:
+        fail(f"{observed}. The best weights were never loaded back: call "
+             "`model.load_state_dict(best_state)` before returning (and store `best_state` "
+             "as a copy, not `model.state_dict()` itself).")
+    fail(f"{observed}. Keep a copy of the weights at each new best and load it into `model` "
+         "before returning.")
+
+
+def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> tuple[RecordedRun, float, int]:
+    """The grader's SST-2 run: (what was observed, restored dev accuracy, steps available)."""
+    train_loader, dev_loader, vocab_size = sst2_loaders(SST2_BATCH_SIZE, seed=seed)
+    model = OracleLogisticRegression(vocab_size, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=SST2_LR)
+    run = run_student(submission, model, optimizer, train_loader, dev_loader, **SST2_RUN,
+                      keep_weights=False)
+    return run, accuracy_from_logits(model, dev_loader), SST2_RUN["max_epochs"] * len(train_loader)
+
+
+@check(points=3, timeout_s=600)
+def sst2_stops_early_and_restores(submission: ModuleType) -> None:
+    """on SST-2 the run stops early and the restored model reaches the expected dev accuracy"""
+    run, accuracy, total = sst2_run(submission)
+    settings = (f"logistic regression on SST-2 (Adam, lr {SST2_LR}, batch {SST2_BATCH_SIZE}, "
+                f"seed {SST2_SEED}, max_epochs {SST2_RUN['max_epochs']}, eval_every "
+                f"{SST2_RUN['eval_every']}, patience {SST2_RUN['patience']})")
+    if run.steps >= total:
+        fail(f"{settings} trained all {total} steps without stopping; the reference stops "
+             "after 900-1,600 steps, in the first or second epoch. The other checks point at "
+             "the likely cause.")
+    minimum = threshold("a4_early_stopping.sst2_stops_early_and_restores", SST2_MIN_DEV_ACCURACY)
+    if accuracy < minimum:
+        fail(f"{settings} stopped after {run.steps} steps and {len(run.evaluated_steps)} dev "
+             f"evaluations, and the model it left has {accuracy:.4f} dev accuracy; at least "
+             f"{minimum} is expected (the reference restores 0.82-0.83). The other checks "
+             "point at the likely cause.")
