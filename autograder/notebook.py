@@ -38,6 +38,9 @@ class NotebookNamespace:
     def __setattr__(self, name: str, value) -> None:
         self._namespace[name] = value
 
+    def __delattr__(self, name: str) -> None:
+        del self._namespace[name]
+
 
 def run_check(check_id: str, namespace: dict) -> None:
     check = check_by_id(check_id)

@@ -1,7 +1,8 @@
 """The instructor's nbgrader session, end to end, with the real `nbgrader` commands:
 generate_assignment, zip_collect (an LMS-style zip), autograde, generate_feedback,
-export. Five students: a full solution, the untouched stub, one bug, a file that
-is not a notebook, and a notebook with deleted, duplicated and stripped cells.
+export. Five students of a2: a full solution, the untouched stub, one bug, a file
+that is not a notebook, and a notebook with deleted, duplicated and stripped cells;
+and for every other assignment a complete notebook.
 
 The exported grades must equal `autograder grade` point for point, per check, and
 no feedback file may contain a hidden test's source.
@@ -22,7 +23,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.checks import checks_for
+from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.grading import grade_file
 from autograder.release import REPO_ROOT, SOLUTIONS
 
@@ -39,24 +40,45 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, env={**os.environ, "PATH": path})
 
 
-def _solution_sources() -> dict[str, str]:
-    source = nbformat.read(SOLUTIONS / ASSIGNMENT / NOTEBOOK, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]:
-            "\n".join(line for line in cell.source.splitlines() if "### " not in line)
-            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+def _new_course(root: Path, assignment: str) -> nbformat.NotebookNode:
+    """A course directory with the kit's config and one assignment released; the release."""
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", root)
+    shutil.copytree(SOLUTIONS / assignment, root / "solutions" / assignment)
+    assert nbgrader(root, "generate_assignment", assignment, "--force").returncode == 0
+    return nbformat.read(root / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def _completed(release: nbformat.NotebookNode, assignment: str,
+               edit=lambda grade_id, source: source) -> nbformat.NotebookNode:
+    """The release with every solution cell filled in, as a student would."""
+    source = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    solutions = {cell.metadata["nbgrader"]["grade_id"]:
+                 "\n".join(line for line in cell.source.splitlines() if "### " not in line)
+                 for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+    notebook = copy.deepcopy(release)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = edit(meta["grade_id"], solutions[meta["grade_id"]])
+    return notebook
+
+
+def _nbgrader_points(root: Path, assignment: str, student: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        return {c.name: gradebook.find_grade(c.name, assignment, assignment, student).score
+                for c in checks_for(assignment)}
+
+
+def _cli_points(root: Path, assignment: str, student: str) -> dict[str, float]:
+    notebook = root / "submitted" / student / assignment / f"{assignment}.ipynb"
+    return {r.name: r.points for r in grade_file(assignment, notebook).results}
 
 
 def _students(release: nbformat.NotebookNode) -> dict[str, str]:
-    """Each student's submitted file contents, as a student would produce them."""
-    solutions = _solution_sources()
+    """Each a2 student's submitted file contents."""
 
     def completed(edit=lambda grade_id, source: source):
-        notebook = copy.deepcopy(release)
-        for cell in notebook.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                cell.source = edit(meta["grade_id"], solutions[meta["grade_id"]])
-        return notebook
+        return _completed(release, ASSIGNMENT, edit)
 
     carol = completed(lambda grade_id, source: source.replace("optimizer.zero_grad()", "pass")
                       if grade_id == "train_epoch" else source)
@@ -84,10 +106,7 @@ class Course:
 def course(tmp_path_factory) -> Course:
     """A course directory taken through the whole nbgrader cycle."""
     course = tmp_path_factory.mktemp("course")
-    shutil.copy(REPO_ROOT / "nbgrader_config.py", course)
-    shutil.copytree(SOLUTIONS / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
-    assert nbgrader(course, "generate_assignment", ASSIGNMENT, "--force").returncode == 0
-    release = nbformat.read(course / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    release = _new_course(course, ASSIGNMENT)
     archive = course / "downloaded" / ASSIGNMENT / "archive"
     archive.mkdir(parents=True)
     with zipfile.ZipFile(archive / "canvas_download.zip", "w") as lms:
@@ -126,14 +145,22 @@ def test_exported_totals_match_the_cli(course):
 
 
 def test_points_per_check_match_the_cli(course):
-    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
-        for student in ("alice", "carol", "erin"):
-            report = grade_file(ASSIGNMENT, course.root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
-            cli = {r.name: r.points for r in report.results}
-            nbgrader_points = {c.name: gradebook.find_grade(c.name, ASSIGNMENT, ASSIGNMENT,
-                                                            student).score
-                               for c in checks_for(ASSIGNMENT)}
-            assert nbgrader_points == cli, student
+    for student in ("alice", "carol", "erin"):
+        assert _nbgrader_points(course.root, ASSIGNMENT, student) == \
+            _cli_points(course.root, ASSIGNMENT, student), student
+
+
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a != ASSIGNMENT])
+def test_every_assignment_autogrades_a_complete_notebook_like_the_cli(assignment, tmp_path):
+    release = _new_course(tmp_path, assignment)
+    submitted = tmp_path / "submitted" / "alice" / assignment / f"{assignment}.ipynb"
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(_completed(release, assignment), submitted)
+    done = nbgrader(tmp_path, "autograde", assignment, "--force")
+    assert done.returncode == 0, done.stderr[-3000:]
+    points = _nbgrader_points(tmp_path, assignment, "alice")
+    assert points == _cli_points(tmp_path, assignment, "alice")
+    assert points == {c.name: c.points for c in checks_for(assignment)}
 
 
 def test_feedback_shows_messages_but_no_hidden_test(course):

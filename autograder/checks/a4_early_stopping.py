@@ -47,12 +47,12 @@ STOP_RUN = {"max_epochs": 4, "eval_every": 2, "patience": 1}
 SCHEDULE_RUN = {"max_epochs": 2, "eval_every": 3, "patience": 100}
 
 # SST-2 run: a2's grader settings, the oracle model, evaluation every 100 of the 1,053
-# steps per epoch (see benchmarks/calibrate_a3_a4.py).
+# steps per epoch (see benchmarks/calibrate.py).
 SST2_SEED = 0
 SST2_BATCH_SIZE = 64
 SST2_LR = 0.01
 SST2_RUN = {"max_epochs": 3, "eval_every": 100, "patience": 3}
-# Measured with benchmarks/calibrate_a3_a4.py, reference solution, seeds 0-9, torch 2.13
+# Measured with benchmarks/calibrate.py, reference solution, seeds 0-9, torch 2.13
 # CPU: every run stops in epoch 1 or 2 (after steps 900-1,600 of 3,159; best steps
 # 500-1,200); the restored model's dev accuracy is min 0.8222, mean 0.8260, max 0.8303.
 # The threshold sits 0.0222 below the minimum, as a2's does. A run that never stops finds

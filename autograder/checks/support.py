@@ -27,6 +27,19 @@ def require(submission: ModuleType, name: str) -> Any:
         )
 
 
+def weight_and_bias(model, vocab_size: int, class_name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A logistic regression's weight and bias, found by size as the contracts promise,
+    never by attribute name."""
+    params = list(model.parameters())
+    weights = [p for p in params if p.numel() == vocab_size]
+    biases = [p for p in params if p.numel() == 1]
+    if len(params) != 2 or len(weights) != 1 or len(biases) != 1:
+        fail(f"{class_name}({vocab_size}) has parameters of shapes "
+             f"{[tuple(p.shape) for p in params]}; expected one weight with {vocab_size} "
+             "elements and one bias (a single `nn.Linear(vocab_size, 1)`).")
+    return weights[0], biases[0]
+
+
 def describe(value: Any) -> str:
     """A short description of a value for messages: shape and dtype for tensors."""
     if isinstance(value, torch.Tensor):

@@ -1,8 +1,9 @@
-"""Calibrate the SST-2 thresholds of a3 and a4: run the grader's own SST-2 run of a
-submission (the reference solution by default) over several seeds and print the figures.
+"""Calibrate the SST-2 thresholds: run the grader's own SST-2 run of a submission (the
+reference solution by default) over several seeds and print the figures.
 
-    python benchmarks/calibrate_a3_a4.py a3_regularization [--submission PATH] [--seeds 10]
-    python benchmarks/calibrate_a3_a4.py a4_early_stopping [--submission PATH] [--seeds 10]
+    python benchmarks/calibrate.py a2_training_loop [--submission PATH] [--seeds 10]
+    python benchmarks/calibrate.py a3_regularization
+    python benchmarks/calibrate.py a4_early_stopping
 
 For a4 each line also gives where the run stopped: the thresholds assume every run stops
 before its last epoch.
@@ -18,11 +19,16 @@ from types import ModuleType
 import click
 import torch
 
+from autograder.checks import a2_training_loop as a2
 from autograder.checks import a3_regularization as a3
 from autograder.checks import a4_early_stopping as a4
 from autograder.submission import load_submission
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+
+
+def a2_seed(module: ModuleType, seed: int) -> tuple[float, str]:
+    return a2.sst2_run(module, seed), f"{a2.SST2_EPOCHS} epochs"
 
 
 def a3_seed(module: ModuleType, seed: int) -> tuple[float, str]:
@@ -38,6 +44,7 @@ def a4_seed(module: ModuleType, seed: int) -> tuple[float, str]:
 
 
 RUNS: dict[str, tuple[Callable[[ModuleType, int], tuple[float, str]], float]] = {
+    "a2_training_loop": (a2_seed, a2.SST2_MIN_DEV_ACCURACY),
     "a3_regularization": (a3_seed, a3.SST2_MIN_DEV_ACCURACY),
     "a4_early_stopping": (a4_seed, a4.SST2_MIN_DEV_ACCURACY),
 }
