@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import nbformat
-
 _SOURCES: set[str] = set()
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -64,6 +62,8 @@ def _code_units(path: Path) -> list[tuple[str, str]]:
         return [(str(path), path.read_text(encoding="utf-8", errors="replace"))]
     if path.suffix != ".ipynb":
         raise SubmissionError(f"{path.name} is neither a notebook (.ipynb) nor a module (.py)")
+    import nbformat  # only for notebooks: its JSON-schema machinery takes seconds to import
+
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for bad files
