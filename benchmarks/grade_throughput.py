@@ -28,7 +28,8 @@ def main(repeats: int) -> None:
             seconds.append(time.perf_counter() - start)
         median = statistics.median(seconds)
         click.echo(f"{assignment}: {median:.1f} s per submission (median of {repeats}), "
-                   f"{60 / median:.1f} submissions/minute, score {report.score:g}/{report.max_score:g}")
+                   f"{60 / median:.1f} submissions/minute, "
+                   f"score {report.score:g}/{report.max_score:g}")
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     click.echo(f"peak memory of a grading child: {peak_mib:.0f} MiB")
 

@@ -11,11 +11,12 @@ from autograder.checks.instruments import (ACCUMULATED, NO_BACKWARD, WIPED, Forw
                                            StepRecorder)
 from autograder.checks.registry import checker
 from autograder.course import threshold
+from autograder.checks.sst2_setting import (SST2_SEED, SST2_SETTING, seeded_sst2_loaders,
+                                           sst2_optimizer)
 from autograder.checks.support import as_float, describe, fail, require, trusted, weight_and_bias
 from autograder.checks.toy_data import (TOY_VOCAB, OracleLogisticRegression, accuracy_from_logits,
                                         oracle_evaluate, oracle_train_epoch, toy_bow,
                                         toy_loader)
-from autograder.data.sst2 import sst2_loaders
 
 check = checker("a2_training_loop")
 
@@ -26,11 +27,8 @@ ACCURACY_ATOL = 1e-6
 LOOP_BATCHES = [8, 8, 8, 8, 3]
 EVAL_BATCHES = [8, 8, 8, 8, 1]
 
-# SST-2 run: the grader's seed, loaders and optimiser (see benchmarks/calibrate.py).
-SST2_SEED = 0
-SST2_BATCH_SIZE = 64
+# SST-2 run: the grader's shared setting (sst2_setting), for this many epochs.
 SST2_EPOCHS = 2
-SST2_LR = 0.01
 # Measured with benchmarks/calibrate.py, reference solution, seeds 0-9, torch 2.13
 # CPU: min 0.8177, mean 0.8221, max 0.8268. The threshold sits 0.0177 below the
 # minimum, room for correct variants (other initialisation, py dtype, …), while a
@@ -268,7 +266,8 @@ def train_returns_history(submission: ModuleType) -> None:
         history = train(model, toy_loader(LOOP_BATCHES), toy_loader(EVAL_BATCHES, seed=1),
                         optimizer, 3)
     if not isinstance(history, list) or len(history) != 3:
-        fail(f"`train(..., num_epochs=3)` should return a list of 3 dicts; got {describe(history)}.")
+        fail("`train(..., num_epochs=3)` should return a list of 3 dicts; "
+             f"got {describe(history)}.")
     for record in history:
         if not isinstance(record, dict) or not {"epoch", "train_loss", "dev_acc"} <= set(record):
             fail("each epoch record should be a dict with keys 'epoch', 'train_loss' and "
@@ -289,11 +288,9 @@ def train_returns_history(submission: ModuleType) -> None:
 def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> float:
     """Train the student's model with their `train` as the grader does; dev accuracy."""
     train = require(submission, "train")
-    train_loader, dev_loader, vocab_size = sst2_loaders(SST2_BATCH_SIZE, seed=seed)
-    torch.manual_seed(seed)
+    train_loader, dev_loader, vocab_size = seeded_sst2_loaders(seed)
     model = _student_model(submission, vocab_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=SST2_LR)
-    train(model, train_loader, dev_loader, optimizer, SST2_EPOCHS)
+    train(model, train_loader, dev_loader, sst2_optimizer(model), SST2_EPOCHS)
     return accuracy_from_logits(model, dev_loader)
 
 
@@ -303,7 +300,7 @@ def sst2_dev_accuracy(submission: ModuleType) -> None:
     accuracy = sst2_run(submission)
     minimum = threshold("a2_training_loop.sst2_dev_accuracy", SST2_MIN_DEV_ACCURACY)
     if accuracy < minimum:
-        fail(f"after {SST2_EPOCHS} epochs of your `train` (Adam, lr {SST2_LR}, batch "
-             f"{SST2_BATCH_SIZE}, seed {SST2_SEED}) your model reaches {accuracy:.4f} dev "
+        fail(f"after {SST2_EPOCHS} epochs of your `train` ({SST2_SETTING}) your model "
+             f"reaches {accuracy:.4f} dev "
              f"accuracy; at least {minimum} is expected (the reference "
              "reaches 0.82). The other checks point at the likely cause.")

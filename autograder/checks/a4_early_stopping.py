@@ -20,11 +20,12 @@ import torch
 from torch import nn
 
 from autograder.checks.registry import checker
+from autograder.checks.sst2_setting import (SST2_SEED, SST2_SETTING, seeded_sst2_loaders,
+                                           sst2_optimizer)
 from autograder.checks.support import as_float, describe, fail, require, trusted
 from autograder.checks.toy_data import (OracleLogisticRegression, accuracy_from_logits,
                                         toy_split_loaders)
 from autograder.course import threshold
-from autograder.data.sst2 import sst2_loaders
 
 check = checker("a4_early_stopping")
 
@@ -46,11 +47,8 @@ STOP_RUN = {"max_epochs": 4, "eval_every": 2, "patience": 1}
 # passes) or every epoch (after 5 and 10) gives other steps.
 SCHEDULE_RUN = {"max_epochs": 2, "eval_every": 3, "patience": 100}
 
-# SST-2 run: a2's grader settings, the oracle model, evaluation every 100 of the 1,053
-# steps per epoch (see benchmarks/calibrate.py).
-SST2_SEED = 0
-SST2_BATCH_SIZE = 64
-SST2_LR = 0.01
+# SST-2 run: the grader's shared setting (sst2_setting), the oracle model, evaluation
+# every 100 of the 1,053 steps per epoch (see benchmarks/calibrate.py).
 SST2_RUN = {"max_epochs": 3, "eval_every": 100, "patience": 3}
 # Measured with benchmarks/calibrate.py, reference solution, seeds 0-9, torch 2.13
 # CPU: every run stops in epoch 1 or 2 (after steps 900-1,600 of 3,159; best steps
@@ -464,9 +462,9 @@ def restores_best_weights(submission: ModuleType) -> None:
 
 def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> tuple[RecordedRun, float, int]:
     """The grader's SST-2 run: (what was observed, restored dev accuracy, steps available)."""
-    train_loader, dev_loader, vocab_size = sst2_loaders(SST2_BATCH_SIZE, seed=seed)
+    train_loader, dev_loader, vocab_size = seeded_sst2_loaders(seed)
     model = OracleLogisticRegression(vocab_size, seed=seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=SST2_LR)
+    optimizer = sst2_optimizer(model)
     run = run_student(submission, model, optimizer, train_loader, dev_loader, **SST2_RUN,
                       keep_weights=False)
     return run, accuracy_from_logits(model, dev_loader), SST2_RUN["max_epochs"] * len(train_loader)
@@ -476,8 +474,8 @@ def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> tuple[RecordedRun
 def sst2_stops_early_and_restores(submission: ModuleType) -> None:
     """on SST-2 the run stops early and the restored model reaches the expected dev accuracy"""
     run, accuracy, total = sst2_run(submission)
-    settings = (f"logistic regression on SST-2 (Adam, lr {SST2_LR}, batch {SST2_BATCH_SIZE}, "
-                f"seed {SST2_SEED}, max_epochs {SST2_RUN['max_epochs']}, eval_every "
+    settings = (f"logistic regression on SST-2 ({SST2_SETTING}, "
+                f"max_epochs {SST2_RUN['max_epochs']}, eval_every "
                 f"{SST2_RUN['eval_every']}, patience {SST2_RUN['patience']})")
     if run.steps >= total:
         fail(f"{settings} trained all {total} steps without stopping; the reference stops "
