@@ -22,18 +22,24 @@ class ReleaseError(Exception):
     """nbgrader refused to generate the release; the message carries its log."""
 
 
+def run_nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`nbgrader ARGS` with this environment's Python, from `cwd` (where nbgrader looks
+    for nbgrader_config.py). nbgrader runs `alembic` by name, so the environment's
+    scripts go first on PATH even when the environment is not activated."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "PATH": path})
+
+
 def generate(assignment: str, destination: Path) -> Path:
     """Write the release of `assignment` to `destination/assignment` and return it."""
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
         course = Path(scratch)
         shutil.copytree(SOLUTIONS / assignment, course / "solutions" / assignment)
-        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
-                   "--force", f"--CourseDirectory.root={course}",
-                   f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
-        # nbgrader runs `alembic` by name: the environment's scripts must be on PATH.
-        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
-                              env={**os.environ, "PATH": path})
+        done = run_nbgrader("generate_assignment", assignment, "--force",
+                            f"--CourseDirectory.root={course}",
+                            f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+                            cwd=REPO_ROOT)
         if done.returncode != 0:
             raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n"
                                f"{done.stdout}{done.stderr}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import CONFIG_ENV, course_settings
+
 SHARED_SST2_ENV = "AUTOGRADER_SHARED_SST2"
 
 
@@ -22,3 +24,15 @@ def shared_sst2_dir() -> Path:
             pytrace=False,
         )
     return folder
+
+
+@pytest.fixture
+def course_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Write a course's autograder.toml for this test: `course_config("[thresholds] …")`."""
+    def write(text: str) -> None:
+        path = tmp_path / "autograder.toml"
+        path.write_text(text)
+        monkeypatch.setenv(CONFIG_ENV, str(path))
+        course_settings.cache_clear()
+    yield write
+    course_settings.cache_clear()

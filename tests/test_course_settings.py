@@ -4,23 +4,11 @@ from __future__ import annotations
 import pytest
 
 from autograder.checks import check_by_id
-from autograder.course import CONFIG_ENV, course_settings
 from autograder.outcome import FAILED, PASSED, run_check
 from autograder.release import SOLUTIONS
 from autograder.submission import load_submission
 
 SST2_CHECK = "a2_training_loop.sst2_dev_accuracy"
-
-
-@pytest.fixture
-def course_config(tmp_path, monkeypatch):
-    def write(text: str):
-        path = tmp_path / "autograder.toml"
-        path.write_text(text)
-        monkeypatch.setenv(CONFIG_ENV, str(path))
-        course_settings.cache_clear()
-    yield write
-    course_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

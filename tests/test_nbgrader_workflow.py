@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import copy
 import csv
-import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from nbgrader.api import Gradebook
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.grading import grade_file
-from autograder.release import REPO_ROOT, SOLUTIONS
+from autograder.release import REPO_ROOT, SOLUTIONS, run_nbgrader
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.sst2]
 
@@ -34,17 +32,11 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 GRADED = ("alice", "bob", "carol", "erin")
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, text=True,
-                          capture_output=True, env={**os.environ, "PATH": path})
-
-
 def _new_course(root: Path, assignment: str) -> nbformat.NotebookNode:
     """A course directory with the kit's config and one assignment released; the release."""
     shutil.copy(REPO_ROOT / "nbgrader_config.py", root)
     shutil.copytree(SOLUTIONS / assignment, root / "solutions" / assignment)
-    assert nbgrader(root, "generate_assignment", assignment, "--force").returncode == 0
+    assert run_nbgrader("generate_assignment", assignment, "--force", cwd=root).returncode == 0
     return nbformat.read(root / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
@@ -116,7 +108,7 @@ def course(tmp_path_factory) -> Course:
     steps = {}
     for step in (["zip_collect", ASSIGNMENT, "--force"], ["autograde", ASSIGNMENT, "--force"],
                  ["generate_feedback", ASSIGNMENT, "--force"], ["export", "--to", "grades.csv"]):
-        steps[step[0]] = nbgrader(course, *step)
+        steps[step[0]] = run_nbgrader(*step, cwd=course)
     return Course(course, steps)
 
 
@@ -156,7 +148,7 @@ def test_every_assignment_autogrades_a_complete_notebook_like_the_cli(assignment
     submitted = tmp_path / "submitted" / "alice" / assignment / f"{assignment}.ipynb"
     submitted.parent.mkdir(parents=True)
     nbformat.write(_completed(release, assignment), submitted)
-    done = nbgrader(tmp_path, "autograde", assignment, "--force")
+    done = run_nbgrader("autograde", assignment, "--force", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     points = _nbgrader_points(tmp_path, assignment, "alice")
     assert points == _cli_points(tmp_path, assignment, "alice")

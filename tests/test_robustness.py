@@ -22,7 +22,6 @@ from click.testing import CliRunner
 
 from autograder.checks import checks_for
 from autograder.cli import main
-from autograder.course import CONFIG_ENV, course_settings
 from autograder.data.manifest import DATA_DIR_ENV
 from autograder.data.sst2 import load_sst2_features
 from autograder.grading import AssignmentReport, CheckResult, grade, grade_file
@@ -90,14 +89,9 @@ def notebook(path: Path, *cells: tuple[str, str]) -> Path:
 
 
 @pytest.fixture
-def short_time_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "autograder.toml"
-    config.write_text(f"[time_limits]\ncheck_s = {SHORT_CHECK_TIMEOUT_S}\n"
-                      f"assignment_s = {SHORT_ASSIGNMENT_TIMEOUT_S}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    course_settings.cache_clear()
-    yield
-    course_settings.cache_clear()
+def short_time_limits(course_config) -> None:
+    course_config(f"[time_limits]\ncheck_s = {SHORT_CHECK_TIMEOUT_S}\n"
+                  f"assignment_s = {SHORT_ASSIGNMENT_TIMEOUT_S}\n")
 
 
 @pytest.fixture
