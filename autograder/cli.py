@@ -16,7 +16,7 @@ from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
 from autograder.batch import grade_students
 from autograder.grading import AssignmentReport, UsageError, grade
-from autograder.outcome import ERROR, PASSED
+from autograder.outcome import ERROR, PASSED, SKIPPED
 from autograder.release import RELEASE, ReleaseError, generate
 from autograder.report import FORMATS, render
 
@@ -97,7 +97,7 @@ def exit_code(reports: list[AssignmentReport]) -> int:
     statuses = {r.status for report in reports for r in report.results}
     if ERROR in statuses:
         return 2
-    return 0 if statuses <= {PASSED} else 1
+    return 0 if statuses <= {PASSED, SKIPPED} else 1
 
 
 @main.command("release")

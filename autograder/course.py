@@ -1,6 +1,6 @@
 """A course's own settings, read from `autograder.toml`, over the kit's defaults.
 
-    [thresholds]                      # calibrated minimums, per check id
+    [thresholds]                      # calibrated minimums, per check id (see registry)
     "a2_training_loop.sst2_dev_accuracy" = 0.81
 
     [time_limits]
@@ -29,10 +29,6 @@ def course_settings() -> dict:
         return {}
     with open(path, "rb") as handle:
         return tomllib.load(handle)
-
-
-def threshold(check_id: str, default: float) -> float:
-    return float(course_settings().get("thresholds", {}).get(check_id, default))
 
 
 def time_limit(key: str, default: float) -> float:

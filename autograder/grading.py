@@ -18,7 +18,7 @@ from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.course import time_limit
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
 from autograder.data.sst2 import prepare_cache
-from autograder.outcome import FAILED, PASSED
+from autograder.outcome import FAILED, PASSED, SKIPPED
 from autograder.sandbox import ChildResult, run_sandboxed
 
 SUFFIXES = (".ipynb", ".py")
@@ -196,7 +196,8 @@ def _report(assignment: str, file: Path, checks: list[Check], records: list[dict
             continue
         status = verdict["status"]  # signed, so written by the grader's own plugin
         results.append(CheckResult(check.name, check.title,
-                                   check.points if status == PASSED else 0.0, check.points,
+                                   check.points if status == PASSED else 0.0,
+                                   0.0 if status == SKIPPED else check.points,
                                    check.hidden, status, verdict["message"], verdict["detail"]))
     return AssignmentReport(assignment, str(file), results, problems, child.log_tail)
 

@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from autograder.checks import check_by_id
-from autograder.outcome import ERROR, PASSED, run_check as outcome_of
+from autograder.outcome import ERROR, PASSED, SKIPPED, run_check as outcome_of
 
 
 class GraderError(RuntimeError):
@@ -49,6 +49,10 @@ def run_check(check_id: str, namespace: dict) -> None:
         outcome = outcome_of(check, NotebookNamespace(namespace))
     if outcome.status == PASSED:
         print(f"passed: {check.title} ({check.points:g} points)")
+    elif outcome.status == SKIPPED:
+        # nbgrader cannot take a cell out of the maximum: the cell scores 0, never a pass
+        raise AssertionError(f"{check.title}: {outcome.message} (0 points here; graded "
+                             "on a machine with a GPU)")
     elif outcome.status == ERROR:
         raise GraderError(f"{check.title}: {outcome.message}\n\n{outcome.detail}")
     else:

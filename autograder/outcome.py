@@ -19,11 +19,11 @@ import pytest
 import torch
 
 from autograder.checks.registry import Check
-from autograder.checks.support import CheckFailed
+from autograder.checks.support import CheckFailed, CheckSkipped
 from autograder.sandbox import MAX_FILE_BYTES
 from autograder.submission import is_submission_source, location
 
-PASSED, FAILED, ERROR = "passed", "failed", "error"
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 _GRADER_DIR = str(Path(__file__).resolve().parent)
 _LIBRARY_DIRS = tuple(
     {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
@@ -74,6 +74,8 @@ def classify(exc: BaseException) -> Outcome:
     where = f" (`{frames[-1].name}`, {location(frames[-1])})" if frames else ""
     if isinstance(exc, CheckFailed):
         return Outcome(FAILED, str(exc), detail)
+    if isinstance(exc, CheckSkipped):
+        return Outcome(SKIPPED, str(exc))
     if isinstance(exc, pytest.fail.Exception) and "Timeout" in str(exc):
         return Outcome(FAILED, f"stopped: it ran past its time limit{where}. "
                        "Look for an endless loop or far more work than the task needs.", detail)

@@ -8,10 +8,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.grading import AssignmentReport
-from autograder.outcome import ERROR, PASSED
+from autograder.outcome import ERROR, PASSED, SKIPPED
 
 FORMATS = ("table", "json", "gradescope")
-_STYLE = {PASSED: "green", ERROR: "magenta"}
+_STYLE = {PASSED: "green", ERROR: "magenta", SKIPPED: "yellow"}
 
 
 def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
@@ -35,19 +35,23 @@ def _table(report: AssignmentReport) -> Table:
     table.add_column("result")
     for r in report.results:
         label = f"{r.name}{' [dim](hidden)[/]' if r.hidden else ''}"
-        verdict = "passed" if r.status == PASSED else escape(f"{r.title}: {r.message}")
+        verdict = {PASSED: "passed", SKIPPED: escape(r.message)}.get(
+            r.status, escape(f"{r.title}: {r.message}"))
         table.add_row(label, f"{r.points:g}/{r.max_points:g}",
                       f"[{_STYLE.get(r.status, 'red')}]{verdict}[/]")
     return table
 
 
 def gradescope(reports: list[AssignmentReport]) -> dict:
-    """Gradescope's autograder results.json: top-level score and one entry per check."""
+    """Gradescope's autograder results.json: top-level score and one entry per check. A
+    skipped check (no GPU) is worth 0 of 0 and carries no status: it neither passed nor
+    failed."""
     tests = [{"name": f"{report.assignment}: {r.title}",
               "number": f"{i}.{j}",
               "score": r.points,
               "max_score": r.max_points,
-              "status": "passed" if r.status == PASSED else "failed",
+              **({} if r.status == SKIPPED else
+                 {"status": "passed" if r.status == PASSED else "failed"}),
               "output": r.message or "passed",
               "visibility": "after_published" if r.hidden else "visible"}
              for i, report in enumerate(reports, start=1)

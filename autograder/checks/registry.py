@@ -1,19 +1,33 @@
-"""The one place a check's id, points, visibility and time limit are declared.
+"""The one place a check's id, points, visibility, time limit and threshold are declared.
 
 Every front-end (pytest, nbgrader cells, the CLI) reads checks from here, so a
-check's points can never differ between them.
+check's points can never differ between them. The assignments are the check
+modules of this package named `a<N>_<name>`: adding one is adding its module.
 """
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
-ASSIGNMENTS = ("a1_backprop", "a2_training_loop", "a3_regularization", "a4_early_stopping")
+from autograder.course import course_settings
+
 DEFAULT_TIMEOUT_S = 60.0
+_ASSIGNMENT_MODULE = re.compile(r"a\d+_\w+")
+ASSIGNMENTS = tuple(sorted(
+    module.name for module in pkgutil.iter_modules([str(Path(__file__).parent)])
+    if _ASSIGNMENT_MODULE.fullmatch(module.name)))
 
 _CHECKS: dict[str, list["Check"]] = {}
+_DATASETS: dict[str, tuple[str, ...]] = {}
+
+
+class CourseSettingsError(ValueError):
+    """The course's autograder.toml names something the kit does not know."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class Check:
     hidden: bool
     timeout_s: float
     func: Callable[[ModuleType], None]
+    threshold: float | None = None
 
     @property
     def id(self) -> str:
@@ -36,12 +51,17 @@ class Check:
         return (self.func.__doc__ or self.name).strip().splitlines()[0]
 
 
-def checker(assignment: str):
-    """Return the `@check(points=…, hidden=…)` decorator for one assignment."""
+def checker(assignment: str, *, datasets: tuple[str, ...] = ()):
+    """Return the `@check(points=…, hidden=…)` decorator for one assignment, whose
+    checks read `datasets` (prepared by the grader before any child starts)."""
+    _DATASETS[assignment] = tuple(datasets)
 
-    def check(*, points: float, hidden: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def check(*, points: float, hidden: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S,
+              threshold: float | None = None):
+        """`threshold`: the calibrated default of the one number a course may move
+        (`[thresholds]` in autograder.toml), read in the check with `threshold(id)`."""
         def register(func: Callable[[ModuleType], None]) -> Callable[[ModuleType], None]:
-            entry = Check(assignment, func.__name__, points, hidden, timeout_s, func)
+            entry = Check(assignment, func.__name__, points, hidden, timeout_s, func, threshold)
             _CHECKS.setdefault(assignment, []).append(entry)
             return func
 
@@ -52,10 +72,15 @@ def checker(assignment: str):
 
 def checks_for(assignment: str) -> list[Check]:
     """The checks of one assignment, in the order they are defined."""
-    if assignment not in ASSIGNMENTS:
-        raise KeyError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENTS)}")
+    _require_known(assignment)
     importlib.import_module(f"autograder.checks.{assignment}")
     return list(_CHECKS[assignment])
+
+
+def datasets_for(assignment: str) -> tuple[str, ...]:
+    """The datasets an assignment's checks read."""
+    checks_for(assignment)
+    return _DATASETS[assignment]
 
 
 def check_by_id(check_id: str) -> Check:
@@ -65,3 +90,27 @@ def check_by_id(check_id: str) -> Check:
         if entry.name == name:
             return entry
     raise KeyError(f"unknown check {check_id!r}")
+
+
+def thresholds() -> dict[str, float]:
+    """Every check's threshold, the course's where autograder.toml sets one. A key
+    that names no check with a threshold is an error that lists the known keys."""
+    defaults = {c.id: c.threshold for a in ASSIGNMENTS for c in checks_for(a)
+                if c.threshold is not None}
+    course = course_settings().get("thresholds", {})
+    unknown = sorted(set(course) - set(defaults))
+    if unknown:
+        raise CourseSettingsError(
+            f"autograder.toml sets [thresholds] for {', '.join(map(repr, unknown))}, which "
+            f"the kit does not know; the known keys are: {', '.join(sorted(defaults))}.")
+    return {**defaults, **{key: float(value) for key, value in course.items()}}
+
+
+def threshold(check_id: str) -> float:
+    """The threshold a check compares against: the course's, else the calibrated one."""
+    return thresholds()[check_id]
+
+
+def _require_known(assignment: str) -> None:
+    if assignment not in ASSIGNMENTS:
+        raise KeyError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENTS)}")

@@ -7,13 +7,38 @@ from typing import Any, Callable, Iterator, NoReturn
 
 import torch
 
+from autograder.course import course_settings
+
 
 class CheckFailed(AssertionError):
     """A check's verdict on the submission, worded for the student."""
 
 
+class CheckSkipped(Exception):
+    """The check cannot run on this machine (no GPU): neither passed nor failed, and
+    left out of the maximum score."""
+
+
+class GraderSetupError(RuntimeError):
+    """The grading machine lacks what the course requires (`require_gpu`)."""
+
+
+NO_CUDA = "skipped: no CUDA device"
+
+
 def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
+
+
+def require_cuda() -> None:
+    """Skip the calling check where there is no GPU, or stop with a grader error when
+    the course's settings say `require_gpu = true`."""
+    if torch.cuda.is_available():
+        return
+    if course_settings().get("require_gpu", False):
+        raise GraderSetupError("this course requires a GPU (`require_gpu = true` in "
+                               "autograder.toml) but the grading machine has no CUDA device")
+    raise CheckSkipped(f"{NO_CUDA} on the grading machine; this check runs only on a GPU")
 
 
 def require(submission: ModuleType, name: str) -> Any:
