@@ -5,20 +5,22 @@ Exit codes: 0 every check passed, 1 some check failed, 2 usage, setup or grader 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from autograder.batch import grade_students
 from autograder.checks import ASSIGNMENTS
 from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
-from autograder.batch import grade_students
 from autograder.grading import AssignmentReport, UsageError, grade
 from autograder.outcome import ERROR, PASSED, SKIPPED
 from autograder.release import RELEASE, ReleaseError, generate
 from autograder.report import FORMATS, render
+from autograder.sandbox import isolation
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +30,9 @@ def main(data_dir: Path | None) -> None:
     """Autograded neural-network assignments."""
     if data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
+    # A platform's time limit sends SIGTERM: exit through Python, so that every grading
+    # child is killed on the way out (`run_sandboxed` kills its process group).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 @main.command("grade")
@@ -53,14 +58,21 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("grades"), show_default=True,
               help="Where grades.csv and one <student>.json report each are written.")
-def grade_all_command(folder: Path, assignment: str | None, out_dir: Path) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Students graded at once (each in its own sandboxed child).")
+@click.option("--resume", is_flag=True,
+              help="Skip students who already have a report in --out-dir.")
+def grade_all_command(folder: Path, assignment: str | None, out_dir: Path, jobs: int,
+                      resume: bool) -> None:
     """Grade every student folder in FOLDER (one sub-folder per student).
 
     \b
     Example, with submissions/<student>/a2_training_loop/a2_training_loop.ipynb:
-      autograder grade-all submissions --assignment a2_training_loop --out-dir grades
+      autograder grade-all submissions --assignment a2_training_loop --jobs 2
+      autograder grade-all submissions --resume      # after an interruption
     """
-    table = grade_students(folder, out_dir, assignment=assignment)
+    warn_if_not_sandboxed()
+    table = grade_students(folder, out_dir, assignment=assignment, jobs=jobs, resume=resume)
     click.echo(f"graded {len(table)} student(s): {out_dir / 'grades.csv'}")
     sys.exit(2 if (table["grader_errors"] > 0).any() else 0)
 
@@ -80,6 +92,7 @@ def check_command(assignment: str, path: Path) -> None:
 
 def _grade_and_exit(path: Path, *, assignment: str | None, fmt: str, out: Path | None,
                     public_only: bool) -> None:
+    warn_if_not_sandboxed()
     try:
         reports = grade(path, assignment=assignment, public_only=public_only)
     except UsageError as exc:
@@ -91,6 +104,12 @@ def _grade_and_exit(path: Path, *, assignment: str | None, fmt: str, out: Path |
         with open(out, "w", encoding="utf-8") as handle:
             render(reports, fmt, Console(file=handle, width=120, color_system=None))
     sys.exit(exit_code(reports))
+
+
+def warn_if_not_sandboxed() -> None:
+    """Say once, on the terminal, that grading runs without the sandbox."""
+    if not isolation().sandboxed:
+        click.echo(f"warning: {isolation().description}", err=True)
 
 
 def exit_code(reports: list[AssignmentReport]) -> int:

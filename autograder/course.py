@@ -17,14 +17,18 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from autograder.data.manifest import REPO_ROOT
+from autograder.paths import REPO_ROOT
 
 CONFIG_ENV = "AUTOGRADER_CONFIG"
 
 
+def settings_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or REPO_ROOT / "autograder.toml")
+
+
 @cache
 def course_settings() -> dict:
-    path = Path(os.environ.get(CONFIG_ENV) or REPO_ROOT / "autograder.toml")
+    path = settings_path()
     if not path.is_file():
         return {}
     with open(path, "rb") as handle:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -15,11 +16,12 @@ from pathlib import Path
 
 from autograder import verdicts
 from autograder.checks import ASSIGNMENTS, Check, checks_for
-from autograder.course import time_limit
-from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
-from autograder.data.sst2 import prepare_cache
+from autograder.checks.registry import datasets_for
+from autograder.course import settings_path, time_limit
+from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, DataError, data_dir
+from autograder.data.prepare import prepare_dataset
 from autograder.outcome import FAILED, PASSED, SKIPPED
-from autograder.sandbox import ChildResult, run_sandboxed
+from autograder.sandbox import ChildResult, isolation, run_sandboxed
 
 SUFFIXES = (".ipynb", ".py")
 STARTUP_ALLOWANCE_S = 120.0
@@ -48,6 +50,11 @@ class AssignmentReport:
     results: list[CheckResult]
     problems: list[str] = field(default_factory=list)
     log_tail: str = ""
+    isolation: str = field(default_factory=lambda: isolation().description)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.isolation.startswith("sandboxed")
 
     @property
     def score(self) -> float:
@@ -110,36 +117,44 @@ def grade_file(assignment: str, file: Path | None, *, public_only: bool = False
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
         workdir = Path(scratch)
         results_file = workdir / "results.jsonl"
+        copy = workdir / "submission" / file.name  # the child sees this copy, not the folder
+        copy.parent.mkdir()
+        shutil.copyfile(file, copy)
         key, key_fd = verdicts.new_key_pipe()
-        data_before = _prepared_data()
+        _prepare_data(assignment)
+        # Under bubblewrap the data is read-only to the child; without it, it is checked.
+        data_before = None if isolation().sandboxed else _fingerprint(data_dir())
         try:
-            argv = _pytest_argv(assignment, file, results_file, public_only, workdir, key_fd)
+            argv = _pytest_argv(assignment, copy, results_file, public_only, workdir, key_fd)
             child = run_sandboxed(argv, workdir=workdir, timeout_s=_time_limit(checks),
+                                  readable=(data_dir(), MANIFEST_PATH, settings_path()),
                                   env={DATA_DIR_ENV: str(data_dir().resolve())},
                                   pass_fds=(key_fd,))
         finally:
             os.close(key_fd)
         records, rejected = verdicts.read(results_file, key)
         report = _report(assignment, file, checks, records, rejected, child)
-    report.problems += _undo_data_changes(data_dir(), data_before)
+    if data_before is not None:
+        report.problems += _undo_data_changes(data_dir(), data_before)
     return report
 
 
-def _prepared_data() -> dict[Path, str]:
-    """Build what grading reads, then fingerprint it."""
-    try:
-        prepare_cache()
-    except DataError:
-        pass  # a check that needs the data reports it missing, with the fix
-    return _fingerprint(data_dir())
+def _prepare_data(assignment: str) -> None:
+    """Build what the assignment's checks read from each dataset they declare."""
+    for name in datasets_for(assignment):
+        try:
+            prepare_dataset(name)
+        except DataError:
+            pass  # a check that needs the data reports it missing, with the fix
 
 
 def _fingerprint(root: Path) -> dict[Path, str]:
-    """sha256 of every data file, to see whether a submission changed any."""
+    """sha256 of every file in the data folder's datasets and cache (not the kit's own
+    files beside them, such as the manifest), to see whether a submission changed any."""
     if not root.is_dir():
         return {}
     return {path: hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in root.rglob("*") if path.is_file()}
+            for path in root.glob("*/**/*") if path.is_file()}
 
 
 def _undo_data_changes(root: Path, before: dict[Path, str]) -> list[str]:
@@ -190,8 +205,9 @@ def _report(assignment: str, file: Path, checks: list[Check], records: list[dict
     for check in checks:
         verdict = verdicts_by_check.get(check.name)
         if verdict is None:
-            when = "while this check was running" if check.name == running else \
-                "before this check ran"
+            when = ("while this check was running" if check.name == running else
+                    "while your submission's top-level code was running"
+                    if running == verdicts.LOADING else "before this check ran")
             results.append(_unjudged(check, f"{child.describe_end()} {when}"))
             continue
         status = verdict["status"]  # signed, so written by the grader's own plugin

@@ -15,7 +15,8 @@ import sys
 import warnings
 
 from autograder.checks import check_by_id
-from autograder.outcome import ERROR, PASSED, SKIPPED, run_check as outcome_of
+from autograder.outcome import ERROR, PASSED, SKIPPED
+from autograder.outcome import run_check as outcome_of
 
 
 class GraderError(RuntimeError):

@@ -6,29 +6,21 @@ grader error, kept apart from the score with its traceback for the instructor.
 """
 from __future__ import annotations
 
-import errno
 import random
-import sysconfig
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import torch
 
+from autograder import limits
 from autograder.checks.registry import Check
 from autograder.checks.support import CheckFailed, CheckSkipped
-from autograder.sandbox import MAX_FILE_BYTES
-from autograder.submission import is_submission_source, location
+from autograder.student_code import is_student_file, location
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
-_GRADER_DIR = str(Path(__file__).resolve().parent)
-_LIBRARY_DIRS = tuple(
-    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
-     if (p := sysconfig.get_path(key))}
-)
 
 
 @dataclass(frozen=True)
@@ -59,15 +51,6 @@ def run_check(check: Check, submission: ModuleType) -> Outcome:
     return Outcome(PASSED)
 
 
-def is_student_file(filename: str) -> bool:
-    if is_submission_source(filename):
-        return True
-    if filename.startswith("<"):
-        return False
-    resolved = str(Path(filename).resolve())
-    return not resolved.startswith(_LIBRARY_DIRS + (_GRADER_DIR,))
-
-
 def classify(exc: BaseException) -> Outcome:
     detail = "".join(traceback.format_exception(exc))
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_student_file(f.filename)]
@@ -94,13 +77,14 @@ def classify(exc: BaseException) -> Outcome:
 
 
 def _student_exception_message(exc: BaseException, where: str) -> str:
-    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
-        return (f"your code printed or wrote more than the grader keeps "
-                f"({MAX_FILE_BYTES // 2**20} MiB){where}; a print inside a loop over the "
-                "data is the usual cause.")
+    cap = limits.cap_reached(exc)
+    if cap:
+        return f"{cap[0]}{where}. {cap[1]}"
     message = f"your code raised {type(exc).__name__}: {exc}{where}."
     if isinstance(exc, NameError):
-        message += (" The grader runs only your imports, function and class definitions "
-                    "and constant assignments: a name your functions use must be defined "
-                    "by one of those, not by other code at the top level.")
+        message += (" A name your code uses was never defined: the top-level statement "
+                    "that defines it failed or ran past its time budget while your "
+                    "submission loaded (see the loading problems), or it is defined only in "
+                    "a cell tagged `skip-execution` or under `if __name__ == \"__main__\":`, "
+                    "which the grader does not run.")
     return message

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder import verdicts
 from autograder.checks import checks_for
@@ -59,18 +60,40 @@ def record(pytestconfig: pytest.Config):
     return pytestconfig._autograder_record
 
 
-@pytest.fixture(scope="session")
-def submission(pytestconfig: pytest.Config, record) -> Submission | SubmissionError:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Load the submission once, before any check and outside every check's time limit
+    (each top-level statement has its own budget)."""
+    config = session.config
+    _import_what_training_imports()
+    config._autograder_record({"started": verdicts.LOADING})
+    config._autograder_submission = _load(Path(config.option.submission))
+    if isinstance(config._autograder_submission, Submission):
+        config._autograder_record({"problems": config._autograder_submission.problems})
+
+
+def _import_what_training_imports() -> None:
+    """torch imports some 800 modules (sympy among them) at the first optimizer step. Done
+    here, that import can never be cut half-way by a time limit, which would leave a
+    half-imported module behind for every later check, nor count against the student."""
+    model = torch.nn.Linear(1, 1)
+    model(torch.ones(1)).sum().backward()
+    torch.optim.SGD(model.parameters(), lr=0.0).step()
+
+
+def _load(path: Path) -> Submission | SubmissionError:
     try:
-        loaded = load_submission(Path(pytestconfig.option.submission))
+        return load_submission(path)
     except SubmissionError as exc:
         return exc
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - a time limit or exit() while loading
+    except BaseException as exc:  # noqa: BLE001 - whatever escapes the statements' guards
         return SubmissionError(f"loading it did not finish: {classify(exc).message}")
-    record({"problems": loaded.problems})
-    return loaded
+
+
+@pytest.fixture(scope="session")
+def submission(pytestconfig: pytest.Config) -> Submission | SubmissionError:
+    return pytestconfig._autograder_submission
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.data.manifest import REPO_ROOT
+from autograder.paths import REPO_ROOT
 
 SOLUTIONS = REPO_ROOT / "solutions"
 RELEASE = REPO_ROOT / "assignments"

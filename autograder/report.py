@@ -20,6 +20,8 @@ def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
             console.print(_table(report))
             for problem in report.problems:
                 console.print(f"  [yellow]while loading:[/] {escape(problem)}")
+            if not report.sandboxed:
+                console.print(f"  [yellow]isolation:[/] {escape(report.isolation)}")
     elif fmt == "json":
         console.print_json(json.dumps([r.to_dict() for r in reports]))
     else:
@@ -56,5 +58,6 @@ def gradescope(reports: list[AssignmentReport]) -> dict:
               "visibility": "after_published" if r.hidden else "visible"}
              for i, report in enumerate(reports, start=1)
              for j, r in enumerate(report.results, start=1)]
-    output = "\n".join(f"{r.assignment}: {p}" for r in reports for p in r.problems)
+    output = "\n".join([f"{r.assignment}: {p}" for r in reports for p in r.problems]
+                       + sorted({r.isolation for r in reports if not r.sandboxed}))
     return {"score": sum(r.score for r in reports), "output": output, "tests": tests}

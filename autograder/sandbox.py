@@ -1,26 +1,32 @@
-"""Run a command in a child process that cannot take the grader down with it.
+"""Run a command in a child process that cannot take the grader, or anyone else's
+files, down with it.
 
-The child gets its own process group (killed whole at the time limit), a
-scratch directory as its working directory, HOME and TMPDIR, no stdin, a cap on
-the size of any file it writes (a huge print fails instead of filling the
-disk), and its output goes to a log whose tail is kept for the instructor.
-A relay process stands between the grader and the child, so a submission that
-signals its parent (`os.kill(os.getppid(), 9)`) ends the relay, not the grader.
+Under bubblewrap (`bwrap`, the sandbox Flatpak uses), the child has no network, its
+own PID namespace (a fork bomb or `kill(-1, 9)` stays inside, and everything in it dies
+with the grader), a read-only view of the system and the kit, the data read-only,
+and only its scratch directory writable; `solutions/`, the course's files and other
+students' submissions are not there at all. It runs as an unprivileged user of its
+own, so the process cap holds. Without bubblewrap, the child gets a process group of
+its own behind a relay process, and every report says that it was not sandboxed.
 
-Running as the grader's own user, the child can still reach what that user
-can; grading hostile code calls for a container or a dedicated user per run.
+Either way: caps on memory, file size (a huge print fails instead of filling the
+disk) and wall time; no stdin; output to a log whose tail is kept for the instructor.
 """
 from __future__ import annotations
 
+import functools
 import os
+import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_FILE_BYTES = 64 * 2**20
+from autograder import limits
+
 LOG_TAIL_BYTES = 4000
 SIGNAL_MEANINGS = {signal.SIGSEGV: "a segmentation fault: the Python interpreter crashed",
                    signal.SIGKILL: "killed (often: out of memory, or the process was ended)",
@@ -29,6 +35,17 @@ SIGNAL_MEANINGS = {signal.SIGSEGV: "a segmentation fault: the Python interpreter
                    signal.SIGFPE: "a fatal arithmetic error in native code"}
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "PYTHONPATH", "AUTOGRADER_DATA_DIR",
              "AUTOGRADER_CONFIG")
+_NAMESPACES = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/sys")
+# The child's user: unprivileged and unnamed, one per grading so process counts are its own.
+_CHILD_UIDS = (200_000, 900_000)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    sandboxed: bool
+    description: str
 
 
 @dataclass(frozen=True)
@@ -50,35 +67,100 @@ class ChildResult:
                 "submission may call os._exit() or crash the interpreter")
 
 
-def _limit_child() -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with an error
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+@functools.cache
+def isolation() -> Isolation:
+    """Whether children run under bubblewrap here, found by trying it once."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return Isolation(False, "not sandboxed: bubblewrap (bwrap) is not installed, so the "
+                                "submission ran as the grader's user with network access and "
+                                "the grader's files in reach (apt-get install bubblewrap)")
+    probe = subprocess.run([bwrap, *_NAMESPACES, "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return Isolation(False, "not sandboxed: bubblewrap could not create its namespaces "
+                                f"here ({probe.stderr.strip()[:200]}), so the submission ran "
+                                "as the grader's user with network access")
+    return Isolation(True, "sandboxed by bubblewrap: no network, its own processes, a "
+                           "read-only system, only its scratch folder writable")
 
 
 def run_sandboxed(argv: list[str], *, workdir: Path, timeout_s: float,
-                  env: dict[str, str] | None = None, pass_fds: tuple[int, ...] = ()
-                  ) -> ChildResult:
+                  readable: tuple[Path, ...] = (), env: dict[str, str] | None = None,
+                  pass_fds: tuple[int, ...] = ()) -> ChildResult:
+    """Run `argv` in `workdir` (writable) with the caps; `readable` paths are mounted
+    read-only where the sandbox hides the rest of the file system."""
     child_env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
     child_env.update(HOME=str(workdir), TMPDIR=str(workdir), MPLBACKEND="Agg",
                      MPLCONFIGDIR=str(workdir), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
                      PYTHONDONTWRITEBYTECODE="1")
     child_env.update(env or {})
+    if isolation().sandboxed:
+        uid = random.randrange(*_CHILD_UIDS)
+        os.chown(workdir, uid, uid)
+        command = _bwrap_command(argv, workdir, readable, uid)
+    else:
+        command = [sys.executable, "-m", "autograder.sandbox", *argv]  # the relay
     log_path = workdir / "output.log"
     with open(log_path, "wb") as log:
-        relayed = [sys.executable, "-m", "autograder.sandbox", *argv]
-        child = subprocess.Popen(relayed, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL,
+        child = subprocess.Popen(command, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
-                                 start_new_session=True, preexec_fn=_limit_child)
+                                 start_new_session=True,
+                                 preexec_fn=functools.partial(_limit_child, isolation().sandboxed))
         try:
             child.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
-        finally:
+        finally:  # also when the grader itself is interrupted or told to stop
             _kill_group(child.pid)
             child.wait()
-    return ChildResult(child.returncode, timed_out, _tail(log_path))
+    returncode = child.returncode
+    if isolation().sandboxed and returncode > 128:  # bwrap reports a signal as 128 + number
+        returncode = 128 - returncode
+    return ChildResult(returncode, timed_out, _tail(log_path))
+
+
+def _bwrap_command(argv: list[str], workdir: Path, readable: tuple[Path, ...],
+                   uid: int) -> list[str]:
+    mounts: list[str] = []
+    for system_dir in _SYSTEM_DIRS:
+        path = Path(system_dir)
+        if path.is_symlink():
+            mounts += ["--symlink", os.readlink(path), system_dir]
+        elif path.is_dir():
+            mounts += ["--ro-bind", system_dir, system_dir]
+    mounts += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    mounts += [arg for device in sorted(Path("/dev").glob("nvidia*"))  # the GPU, where present
+               for arg in ("--dev-bind", str(device), str(device))]
+    code = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parent}
+    wanted = code | {p.resolve() for p in readable if p.exists()}
+    outermost = [p for p in wanted if not any(p != q and p.is_relative_to(q) for q in wanted)]
+    for path in sorted(outermost):
+        mounts += _parents_traversable(path) + ["--ro-bind", str(path), str(path)]
+    mounts += _parents_traversable(workdir) + ["--bind", str(workdir), str(workdir)]
+    become_child = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+    return [shutil.which("bwrap"), *_NAMESPACES, *mounts, "--chdir", str(workdir),
+            *become_child, *argv]
+
+
+def _parents_traversable(path: Path) -> list[str]:
+    """Directories above a mount, created readable by all (bwrap would copy a parent's
+    0700, as /root's, and lock the child out of what lies below)."""
+    return [arg for parent in reversed(path.parents) if parent != Path("/")
+            for arg in ("--perms", "0755", "--dir", str(parent))]
+
+
+def _limit_child(own_user: bool) -> None:
+    """The caps, set before exec and inherited. The process cap counts every process of
+    the user, so it is set only for the sandbox's own user, never the grader's."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with an error
+    caps = [(resource.RLIMIT_FSIZE, limits.file_bytes()),
+            (resource.RLIMIT_AS, limits.memory_bytes()), (resource.RLIMIT_CORE, 0)]
+    if own_user:
+        caps.append((resource.RLIMIT_NPROC, limits.processes()))
+    for cap, value in caps:
+        resource.setrlimit(cap, (value, value))
 
 
 def _kill_group(pid: int) -> None:

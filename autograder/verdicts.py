@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 KEY_BYTES = 32
+LOADING = "loading"  # the name in a "started" record while top-level code runs
 
 
 def new_key_pipe() -> tuple[bytes, int]:

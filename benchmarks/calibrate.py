@@ -19,9 +19,9 @@ import torch
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.checks.registry import thresholds
+from autograder.release import SOLUTIONS
 from autograder.submission import load_submission
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 CALIBRATED = [a for a in ASSIGNMENTS
               if hasattr(importlib.import_module(f"autograder.checks.{a}"), "calibration_run")]
 

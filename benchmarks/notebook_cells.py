@@ -12,7 +12,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from autograder.checks import ASSIGNMENTS
-from autograder.release import REPO_ROOT, SOLUTIONS
+from autograder.paths import REPO_ROOT
+from autograder.release import SOLUTIONS
 
 
 class TimedClient(NotebookClient):

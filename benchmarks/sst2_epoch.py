@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from autograder.data.sst2 import _vectorize, batch_loader, load_sst2_features
 from autograder.data.manifest import require_dataset
+from autograder.data.sst2 import _vectorize, batch_loader, load_sst2_features
 
 
 class PerRowDataset(Dataset):

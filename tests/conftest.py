@@ -9,6 +9,7 @@ import pytest
 from autograder.course import CONFIG_ENV, course_settings
 
 SHARED_SST2_ENV = "AUTOGRADER_SHARED_SST2"
+SHARED_LANGID_ENV = "AUTOGRADER_SHARED_LANGID"
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,22 @@ def shared_sst2_dir() -> Path:
         pytest.fail(
             f"The verified SST-2 copy is not in {folder} (missing {', '.join(missing)}). "
             f"Set {SHARED_SST2_ENV} to a directory holding GLUE's train.tsv and dev.tsv.",
+            pytrace=False,
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shared_langid_dir() -> Path:
+    """The verified language-identification split (built from the Tatoeba Challenge;
+    no internet here to build it again)."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "langid"
+    folder = Path(os.environ.get(SHARED_LANGID_ENV) or default)
+    missing = [f for f in ("train.tsv", "dev.tsv", "test.tsv") if not (folder / f).is_file()]
+    if missing:
+        pytest.fail(
+            f"The verified langid copy is not in {folder} (missing {', '.join(missing)}). "
+            f"Set {SHARED_LANGID_ENV} to a directory holding its train.tsv, dev.tsv and test.tsv.",
             pytrace=False,
         )
     return folder

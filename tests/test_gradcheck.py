@@ -5,10 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.gradcheck import (FD_STEP, REL_ERROR_EPS, GradientMismatch,
-                                  assert_gradients_close, compare_gradient, compare_gradients,
-                                  numerical_gradient, numerical_gradients, rel_error,
-                                  report_table)
+from autograder.gradcheck import (
+    FD_STEP,
+    REL_ERROR_EPS,
+    GradientMismatch,
+    assert_gradients_close,
+    compare_gradient,
+    compare_gradients,
+    numerical_gradient,
+    numerical_gradients,
+    rel_error,
+    report_table,
+)
 
 FD_TOL = 1e-7
 

@@ -115,14 +115,16 @@ def course(tmp_path_factory) -> Course:
 def test_every_step_ran(course):
     for name, done in course.steps.items():
         if name == "autograde":  # one student cannot be autograded: nbgrader says so, exit 1
-            assert "error processing assignment 'a2_training_loop' for student 'dave'" in done.stderr
+            assert ("error processing assignment 'a2_training_loop' for student 'dave'"
+                    in done.stderr)
             assert "Notebook does not appear to be JSON" in done.stderr
         else:
             assert done.returncode == 0, f"nbgrader {name} failed:\n{done.stderr[-3000:]}"
 
 
 def test_the_batch_is_not_stopped_by_a_broken_notebook(course):
-    graded = {p.parent.parent.name for p in (course.root / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}")}
+    autograded = (course.root / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}")
+    graded = {p.parent.parent.name for p in autograded}
     assert graded == set(GRADED)
 
 
@@ -151,8 +153,10 @@ def test_every_assignment_autogrades_a_complete_notebook_like_the_cli(assignment
     done = run_nbgrader("autograde", assignment, "--force", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     points = _nbgrader_points(tmp_path, assignment, "alice")
-    assert points == _cli_points(tmp_path, assignment, "alice")
-    assert points == {c.name: c.points for c in checks_for(assignment)}
+    cli = grade_file(assignment, submitted).results
+    assert points == {r.name: r.points for r in cli}
+    # full marks; a GPU check skipped for want of CUDA is worth 0 of 0 in both
+    assert points == {r.name: r.max_points for r in cli}
 
 
 def test_feedback_shows_messages_but_no_hidden_test(course):

@@ -14,6 +14,7 @@ import pytest
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.release import RELEASE, SOLUTIONS, generate
+from autograder.submission import SKIP_TAG
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
 MIN_LEAK_LINE = 12  # shorter lines (`return loss`) occur legitimately in stubs
@@ -61,3 +62,13 @@ def test_notebook_cells_match_the_registry(assignment):
             cells[meta["grade_id"]] = (meta["points"], "BEGIN HIDDEN TESTS" in cell.source)
     registry = {c.name: (c.points, c.hidden) for c in checks_for(assignment)}
     assert cells == registry
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_keeps_the_experiment_tags_the_grader_skips(assignment):
+    def tagged(folder):
+        return [cell.source for cell in _notebook(folder, assignment).cells
+                if SKIP_TAG in cell.metadata.get("tags", [])]
+    assert tagged(RELEASE) == tagged(SOLUTIONS)
+    assert all(source.startswith("# Experiment: the grader skips this cell")
+               for source in tagged(SOLUTIONS))

@@ -25,8 +25,9 @@ from autograder.cli import main
 from autograder.data.manifest import DATA_DIR_ENV
 from autograder.data.sst2 import load_sst2_features
 from autograder.grading import AssignmentReport, CheckResult, grade, grade_file
+from autograder.limits import file_bytes
 from autograder.outcome import FAILED, PASSED
-from autograder.sandbox import LOG_TAIL_BYTES, MAX_FILE_BYTES
+from autograder.sandbox import LOG_TAIL_BYTES
 
 A2 = "a2_training_loop"
 FIXTURES = Path(__file__).parent / "fixtures" / "robustness"
@@ -43,9 +44,9 @@ FULL_MARKS = sum(c.points for c in checks_for(A2))
 
 # Time limits shortened for tests, through a course's autograder.toml.
 SHORT_CHECK_TIMEOUT_S = 5
-SHORT_ASSIGNMENT_TIMEOUT_S = 30  # above the child's start-up (about 12 s on 2 busy cores)
+SHORT_ASSIGNMENT_TIMEOUT_S = 60  # well above the child's start-up (12 s on 2 busy cores)
 # What one grading may take here before the shortened limits count as ignored.
-GRADING_BUDGET_S = 60
+GRADING_BUDGET_S = 120
 
 
 def by_name(report: AssignmentReport) -> dict[str, CheckResult]:
@@ -189,9 +190,8 @@ def test_failing_top_level_statement_is_reported_and_the_rest_loads(top_level_re
     assert_checks(report, FORWARD, PASSED)
 
 
-def test_global_set_by_a_call_fails_with_a_note_that_only_definitions_run(top_level_report):
-    assert_checks(top_level_report, TRAIN_EPOCH, FAILED, "NameError", "DEVICE",
-                  "runs only your imports, function and class definitions")
+def test_global_set_by_a_call_is_defined_like_any_other(top_level_report):
+    assert_checks(top_level_report, TRAIN_EPOCH, PASSED)
 
 
 # --- time limits -----------------------------------------------------------------------------
@@ -206,17 +206,21 @@ def test_endless_loop_fails_its_checks_and_the_others_still_get_verdicts(short_t
 
 
 @pytest.mark.timeout(GRADING_BUDGET_S)
-@pytest.mark.parametrize("fixture, phrase", [
-    # a Python loop: the per-check limit interrupts the load, and every check says so
-    ("endless_class_body.py", "could not be loaded"),
-    # a loop inside one C call cannot be interrupted: the whole child is stopped
-    ("endless_default_argument.py", "not graded"),
-])
-def test_endless_loop_while_loading_fails_every_check_for_time(fixture, phrase,
-                                                               short_time_limits):
-    report = grade_file(A2, FIXTURES / fixture)
+def test_endless_python_loop_while_loading_costs_its_statement_budget(short_time_limits):
+    report = grade_file(A2, FIXTURES / "endless_class_body.py")
+    assert any(p.startswith("line 4 of endless_class_body.py ran past its 5-second budget")
+               for p in report.problems), summary(report)
+    assert_every_check_judged(report)
+    assert_checks(report, FORWARD, FAILED, "`BinaryLogisticRegression` is not defined")
+
+
+@pytest.mark.timeout(GRADING_BUDGET_S)
+def test_endless_loop_inside_one_c_call_while_loading_stops_the_whole_child(short_time_limits):
+    # a loop inside one C call cannot be interrupted: the assignment's limit stops the child
+    report = grade_file(A2, FIXTURES / "endless_default_argument.py")
     assert report.score == 0
-    assert_checks(report, ALL_CHECKS, FAILED, phrase, "time limit")
+    assert_checks(report, ALL_CHECKS, FAILED, "not graded", "time limit",
+                  "while your submission's top-level code was running")
 
 
 # --- crashes and exits -----------------------------------------------------------------------
@@ -275,7 +279,7 @@ def test_huge_print_is_capped_and_the_report_comes_back(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the sandbox makes its folder
     with LargestFile(scratch) as watch:
         report = grade_file(A2, FIXTURES / "huge_print_in_forward.py")
-    assert watch.largest <= MAX_FILE_BYTES
+    assert watch.largest <= file_bytes()
     assert list(scratch.iterdir()) == []
     assert len(report.log_tail.encode()) <= LOG_TAIL_BYTES
     assert_every_check_judged(report)

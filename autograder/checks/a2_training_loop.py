@@ -7,15 +7,39 @@ from types import ModuleType
 import torch
 import torch.nn.functional as F
 
-from autograder.checks.instruments import (ACCUMULATED, NO_BACKWARD, WIPED, ForwardRecorder,
-                                           StepRecorder)
-from autograder.checks.registry import checker, threshold
-from autograder.checks.sst2_setting import (SST2_SEED, SST2_SETTING, seeded_sst2_loaders,
-                                           sst2_optimizer)
-from autograder.checks.support import as_float, describe, fail, require, trusted, weight_and_bias
-from autograder.checks.toy_data import (TOY_VOCAB, OracleLogisticRegression, accuracy_from_logits,
-                                        oracle_evaluate, oracle_train_epoch, toy_bow,
-                                        toy_loader)
+from autograder.checks.instruments import (
+    ACCUMULATED,
+    NO_BACKWARD,
+    WIPED,
+    ForwardRecorder,
+    StepRecorder,
+)
+from autograder.checks.registry import checker
+from autograder.checks.sst2_setting import (
+    SST2_EPOCHS,
+    SST2_SEED,
+    SST2_SETTING,
+    require_dev_accuracy,
+    trained_dev_accuracy,
+)
+from autograder.checks.support import (
+    CPU,
+    as_float,
+    describe,
+    fail,
+    require,
+    trusted,
+    weight_and_bias,
+)
+from autograder.checks.toy_data import (
+    TOY_VOCAB,
+    OracleLogisticRegression,
+    accuracy_from_logits,
+    oracle_evaluate,
+    oracle_train_epoch,
+    toy_bow,
+    toy_loader,
+)
 
 check = checker("a2_training_loop", datasets=("sst2",))
 
@@ -26,8 +50,7 @@ ACCURACY_ATOL = 1e-6
 LOOP_BATCHES = [8, 8, 8, 8, 3]
 EVAL_BATCHES = [8, 8, 8, 8, 1]
 
-# SST-2 run: the grader's shared setting (sst2_setting), for this many epochs.
-SST2_EPOCHS = 2
+# SST-2 run: the grader's shared setting (sst2_setting), SST2_EPOCHS epochs.
 # Measured with benchmarks/calibrate.py, reference solution, seeds 0-9, torch 2.13
 # CPU: min 0.8177, mean 0.8221, max 0.8268. The threshold sits 0.0177 below the
 # minimum, room for correct variants (other initialisation, py dtype, …), while a
@@ -67,7 +90,10 @@ def _expect_vector(out: dict, key: str, n: int, *, floating: bool | None) -> tor
 
 @check(points=2)
 def forward_output_contract(submission: ModuleType) -> None:
-    """forward returns py_logits, py_probs, py and loss with the right shapes and dtypes"""
+    """forward returns py_logits, py_probs, py and loss with the right shapes and dtypes
+
+    Keys, shapes and dtypes of `forward`'s dict; `loss` is `None` without labels.
+    """
     model = _student_model(submission)
     X, y = toy_bow(6)
     out = _forward(model, X, y)
@@ -93,7 +119,10 @@ def forward_output_contract(submission: ModuleType) -> None:
 
 @check(points=1, hidden=True)
 def forward_batch_of_one(submission: ModuleType) -> None:
-    """forward works for a batch of a single sentence"""
+    """forward works for a batch of a single sentence
+
+    A batch of one sentence keeps shape `(1,)`.
+    """
     model = _student_model(submission)
     X, y = toy_bow(1)
     for labels in (None, y):  # without labels first: the shapes, before any loss is taken
@@ -104,7 +133,10 @@ def forward_batch_of_one(submission: ModuleType) -> None:
 
 @check(points=1)
 def loss_is_mean_bce(submission: ModuleType) -> None:
-    """loss is the mean binary cross-entropy of the batch"""
+    """loss is the mean binary cross-entropy of the batch
+
+    The mean BCE of the batch (a sum is named as such).
+    """
     model = _student_model(submission)
     X, y = toy_bow(6, seed=1)
     out = _forward(model, X, y)
@@ -122,7 +154,10 @@ def loss_is_mean_bce(submission: ModuleType) -> None:
 
 @check(points=1, hidden=True)
 def loss_finite_for_large_logits(submission: ModuleType) -> None:
-    """the loss is computed from logits and stays finite when logits are ±1000"""
+    """the loss is computed from logits and stays finite when logits are ±1000
+
+    Logits of ±1000: the loss is 1000, not `inf` or a clamped 100.
+    """
     model = _student_model(submission)
     weight, bias = weight_and_bias(model, TOY_VOCAB, "BinaryLogisticRegression")
     X = torch.eye(TOY_VOCAB)[:4]
@@ -149,18 +184,22 @@ def loss_finite_for_large_logits(submission: ModuleType) -> None:
 
 @check(points=2)
 def train_epoch_returns_mean_loss(submission: ModuleType) -> None:
-    """train_epoch returns the mean of the per-batch losses"""
+    """train_epoch returns the mean of the per-batch losses
+
+    The unweighted mean of per-batch losses (sum, size-weighted mean, last loss are named).
+    """
     train_epoch = require(submission, "train_epoch")
     model = OracleLogisticRegression()
     loader = toy_loader(LOOP_BATCHES)
     with torch.no_grad():  # lr = 0 keeps the weights still, so the losses are known
         losses = [model(b["X"], b["y"])["loss"].item() for b in loader]
-    got = as_float(train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0)),
+    got = as_float(train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0), CPU),
                    "the value returned by `train_epoch`")
     expected = sum(losses) / len(losses)
     if math.isclose(got, expected, rel_tol=LOSS_RTOL):
         return
-    weighted = sum(l * n for l, n in zip(losses, LOOP_BATCHES)) / sum(LOOP_BATCHES)
+    sizes = zip(losses, LOOP_BATCHES, strict=True)
+    weighted = sum(loss * n for loss, n in sizes) / sum(LOOP_BATCHES)
     known = {sum(losses): "the sum of the batch losses",
              weighted: "a mean weighted by batch size",
              losses[-1]: "the loss of the last batch only"}
@@ -172,13 +211,18 @@ def train_epoch_returns_mean_loss(submission: ModuleType) -> None:
 
 @check(points=3)
 def zero_grad_once_per_batch(submission: ModuleType) -> None:
-    """gradients are reset once per batch, before backward or after step"""
+    """gradients are reset once per batch, before backward or after step
+
+    At every `optimizer.step()`, `.grad` holds exactly the latest backward's gradient: never
+    called, once per epoch, and between `backward` and `step` are each diagnosed; any
+    correct style passes.
+    """
     train_epoch = require(submission, "train_epoch")
     model = OracleLogisticRegression()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     recorder = StepRecorder(model, optimizer)
     try:
-        train_epoch(model, toy_loader(LOOP_BATCHES), optimizer)
+        train_epoch(model, toy_loader(LOOP_BATCHES), optimizer, CPU)
     finally:
         recorder.close()
     batches, steps = len(LOOP_BATCHES), recorder.steps
@@ -205,12 +249,16 @@ def zero_grad_once_per_batch(submission: ModuleType) -> None:
 
 @check(points=2)
 def evaluate_in_eval_mode_without_graph(submission: ModuleType) -> None:
-    """evaluate runs the model in eval mode without building autograd graphs"""
+    """evaluate runs the model in eval mode without building autograd graphs
+
+    Every forward call in `evaluate` is in eval mode with grad disabled (`no_grad` or
+    `inference_mode`).
+    """
     evaluate = require(submission, "evaluate")
     model = OracleLogisticRegression()
     model.train()
     recorder = ForwardRecorder(model)
-    evaluate(model, toy_loader(EVAL_BATCHES))
+    evaluate(model, toy_loader(EVAL_BATCHES), CPU)
     if not recorder.calls:
         fail("`evaluate` never called the model on the batches.")
     if any(call.training for call in recorder.calls):
@@ -224,12 +272,15 @@ def evaluate_in_eval_mode_without_graph(submission: ModuleType) -> None:
 
 @check(points=1)
 def evaluate_returns_accuracy(submission: ModuleType) -> None:
-    """evaluate returns the fraction of correct predictions over all examples"""
+    """evaluate returns the fraction of correct predictions over all examples
+
+    The fraction correct over all examples (counts, percentages, per-batch means are named).
+    """
     evaluate = require(submission, "evaluate")
     model = OracleLogisticRegression(seed=3)
     loader = toy_loader(EVAL_BATCHES, seed=3)
     expected = accuracy_from_logits(model, loader)
-    got = as_float(evaluate(model, loader), "the value returned by `evaluate`")
+    got = as_float(evaluate(model, loader, CPU), "the value returned by `evaluate`")
     if math.isclose(got, expected, abs_tol=ACCURACY_ATOL):
         return
     total = sum(EVAL_BATCHES)
@@ -257,13 +308,16 @@ def _mean_of_batch_accuracies(model, loader) -> float:
 
 @check(points=1, hidden=True)
 def train_returns_history(submission: ModuleType) -> None:
-    """train runs num_epochs epochs and returns one record per epoch"""
+    """train runs num_epochs epochs and returns one record per epoch
+
+    One record per epoch; the last `dev_acc` is the trained model's.
+    """
     train = require(submission, "train")
     model = OracleLogisticRegression()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     with trusted(submission, train_epoch=oracle_train_epoch, evaluate=oracle_evaluate):
         history = train(model, toy_loader(LOOP_BATCHES), toy_loader(EVAL_BATCHES, seed=1),
-                        optimizer, 3)
+                        optimizer, 3, CPU)
     if not isinstance(history, list) or len(history) != 3:
         fail("`train(..., num_epochs=3)` should return a list of 3 dicts; "
              f"got {describe(history)}.")
@@ -275,7 +329,7 @@ def train_returns_history(submission: ModuleType) -> None:
     if epochs not in ([0, 1, 2], [1, 2, 3]):
         fail(f"epochs should be numbered 0, 1, 2 or 1, 2, 3; got {epochs}.")
     losses = [as_float(r["train_loss"], "'train_loss'") for r in history]
-    if not all(math.isfinite(l) for l in losses):
+    if not all(math.isfinite(loss) for loss in losses):
         fail(f"'train_loss' should be finite numbers; got {losses}.")
     last = as_float(history[-1]["dev_acc"], "'dev_acc'")
     expected = accuracy_from_logits(model, toy_loader(EVAL_BATCHES, seed=1))
@@ -287,10 +341,11 @@ def train_returns_history(submission: ModuleType) -> None:
 def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> float:
     """Train the student's model with their `train` as the grader does; dev accuracy."""
     train = require(submission, "train")
-    train_loader, dev_loader, vocab_size = seeded_sst2_loaders(seed)
-    model = _student_model(submission, vocab_size)
-    train(model, train_loader, dev_loader, sst2_optimizer(model), SST2_EPOCHS)
-    return accuracy_from_logits(model, dev_loader)
+    return trained_dev_accuracy(
+        lambda vocab_size: _student_model(submission, vocab_size),
+        lambda model, train_loader, dev_loader, optimizer:
+            train(model, train_loader, dev_loader, optimizer, SST2_EPOCHS, CPU),
+        seed)
 
 
 def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
@@ -300,11 +355,13 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
 
 @check(points=3, timeout_s=600, threshold=SST2_MIN_DEV_ACCURACY)
 def sst2_dev_accuracy(submission: ModuleType) -> None:
-    """your model and train reach the expected SST-2 dev accuracy"""
-    accuracy = sst2_run(submission)
-    minimum = threshold("a2_training_loop.sst2_dev_accuracy")
-    if accuracy < minimum:
-        fail(f"after {SST2_EPOCHS} epochs of your `train` ({SST2_SETTING}) your model "
-             f"reaches {accuracy:.4f} dev "
-             f"accuracy; at least {minimum} is expected (the reference "
-             "reaches 0.82). The other checks point at the likely cause.")
+    """your model and train reach the expected SST-2 dev accuracy
+
+    The student's model trained by their `train` (Adam 0.01, batch 64, 2 epochs, seed 0)
+    reaches 0.80 dev accuracy.
+    """
+    require_dev_accuracy(
+        "a2_training_loop.sst2_dev_accuracy", sst2_run(submission),
+        observed=f"after {SST2_EPOCHS} epochs of your `train` ({SST2_SETTING}) your model "
+                 "reaches",
+        reference="the reference reaches 0.82")

@@ -9,19 +9,22 @@ runs use the grader's trusted loop: the student writes the model only.
 from __future__ import annotations
 
 import math
-import traceback
 from types import ModuleType
 
 import torch
 import torch.nn.functional as F
 
-from autograder.checks.registry import checker, threshold
-from autograder.checks.sst2_setting import (SST2_SEED, SST2_SETTING, seeded_sst2_loaders,
-                                           sst2_optimizer)
+from autograder.checks.registry import checker
+from autograder.checks.sst2_setting import (
+    SST2_EPOCHS,
+    SST2_SEED,
+    SST2_SETTING,
+    require_dev_accuracy,
+    trained_dev_accuracy,
+)
 from autograder.checks.support import as_float, describe, fail, require, weight_and_bias
-from autograder.checks.toy_data import (TOY_VOCAB, accuracy_from_logits, oracle_train_epoch,
-                                        toy_bow, toy_loader)
-from autograder.outcome import is_student_file
+from autograder.checks.toy_data import TOY_VOCAB, oracle_train_epoch, toy_bow, toy_loader
+from autograder.student_code import raised_by_student
 
 check = checker("a3_regularization", datasets=("sst2",))
 
@@ -46,8 +49,7 @@ SHRINK_SMALL, SHRINK_LARGE = 1e-3, 2.0
 SHRINK_MAX_RATIO = 0.5
 
 # SST-2 run: the grader's shared setting, the student's model at its default λ, a
-# trusted loop, for as many epochs as a2.
-SST2_EPOCHS = 2
+# trusted loop, for as many epochs as a2 (SST2_EPOCHS).
 # Measured with benchmarks/calibrate.py, reference solution, seeds 0-9, torch 2.13
 # CPU: min 0.8200, mean 0.8222, max 0.8257. The threshold sits 0.0200 below the minimum,
 # as a2's does, room for correct variants (other initialisation, penalty written as
@@ -64,7 +66,7 @@ def _student_model(submission: ModuleType, vocab_size: int = TOY_VOCAB,
     try:
         return cls(vocab_size, **kwargs)
     except TypeError as exc:
-        if any(is_student_file(f.filename) for f in traceback.extract_tb(exc.__traceback__)):
+        if raised_by_student(exc):
             raise
         fail(f"`{MODEL}(vocab_size, l2_penalty_weight={l2_penalty_weight})` raised "
              f"TypeError: {exc}. Keep the signature "
@@ -110,7 +112,12 @@ def _close(a: float, b: float) -> bool:
 
 @check(points=2)
 def penalty_is_mean_of_squared_weights(submission: ModuleType) -> None:
-    """the loss is the mean BCE plus l2_penalty_weight * mean(W**2)"""
+    """the loss is the mean BCE plus l2_penalty_weight * mean(W**2)
+
+    On fixed seeded weights with λ = 0.37, `loss` minus the mean BCE of `py_logits` is
+    λ·mean(W²) (a sum, a missing penalty, λ ignored or replaced by the default, a norm
+    instead of squares are named).
+    """
     model, weight, _ = _seeded_model(submission, LAMBDA, bias=0.0)
     X, y = toy_bow(6, seed=1)
     got, _, _ = _penalty_of(model, X, y)
@@ -143,7 +150,11 @@ def penalty_is_mean_of_squared_weights(submission: ModuleType) -> None:
 
 @check(points=2)
 def bias_is_not_penalized(submission: ModuleType) -> None:
-    """the bias is not penalized: moving it leaves the penalty unchanged"""
+    """the bias is not penalized: moving it leaves the penalty unchanged
+
+    Moving only the bias from 0 to 3 leaves the penalty unchanged (λ·b² and a mean taken
+    over the bias too are named).
+    """
     X, y = toy_bow(6, seed=1)
     penalties = {}
     for bias in (0.0, BIAS):
@@ -166,7 +177,11 @@ def bias_is_not_penalized(submission: ModuleType) -> None:
 
 @check(points=1, hidden=True)
 def penalty_gradient_reaches_weights(submission: ModuleType) -> None:
-    """the penalty's gradient 2λW / W.numel() reaches the weights"""
+    """the penalty's gradient 2λW / W.numel() reaches the weights
+
+    The loss's weight gradient minus the BCE's is 2λW/W.numel(); a penalty taken from
+    `.item()`/`.detach()`/`.data` is named.
+    """
     model, weight, _ = _seeded_model(submission, LAMBDA, bias=0.0)
     X, y = toy_bow(6, seed=1)
     penalty, loss, logits = _penalty_of(model, X, y)
@@ -204,7 +219,11 @@ def penalty_gradient_reaches_weights(submission: ModuleType) -> None:
 
 @check(points=1, hidden=True)
 def zero_penalty_is_plain_bce(submission: ModuleType) -> None:
-    """with l2_penalty_weight=0 the model is the unregularized one"""
+    """with l2_penalty_weight=0 the model is the unregularized one
+
+    With `l2_penalty_weight=0` logits and loss equal the unregularized model's (`λ or 1e-3`
+    is named).
+    """
     model, weight, bias = _seeded_model(submission, 0.0, bias=BIAS)
     X, y = toy_bow(6, seed=1)
     loss, logits = _loss_and_logits(model, X, y)
@@ -239,7 +258,11 @@ def _weight_norm_after_training(submission: ModuleType, l2_penalty_weight: float
 
 @check(points=2)
 def large_penalty_shrinks_weights(submission: ModuleType) -> None:
-    """training with a large penalty ends with a smaller weight norm than with a small one"""
+    """training with a large penalty ends with a smaller weight norm than with a small one
+
+    The student's model trained by the grader's loop on toy data from the same start: ‖W‖
+    with λ = 2 ends below half of ‖W‖ with λ = 0.001 (the reference: 0.24×).
+    """
     small = _weight_norm_after_training(submission, SHRINK_SMALL)
     large = _weight_norm_after_training(submission, SHRINK_LARGE)
     if math.isfinite(large) and large < SHRINK_MAX_RATIO * small:
@@ -253,12 +276,12 @@ def large_penalty_shrinks_weights(submission: ModuleType) -> None:
 
 def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> float:
     """Train the student's model (default λ) with the grader's loop; dev accuracy."""
-    train_loader, dev_loader, vocab_size = seeded_sst2_loaders(seed)
-    model = _student_model(submission, vocab_size)
-    optimizer = sst2_optimizer(model)
-    for _ in range(SST2_EPOCHS):
-        oracle_train_epoch(model, train_loader, optimizer)
-    return accuracy_from_logits(model, dev_loader)
+    def fit(model, train_loader, _dev_loader, optimizer) -> None:
+        for _ in range(SST2_EPOCHS):
+            oracle_train_epoch(model, train_loader, optimizer)
+
+    return trained_dev_accuracy(lambda vocab_size: _student_model(submission, vocab_size),
+                                fit, seed)
 
 
 def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
@@ -268,13 +291,15 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
 
 @check(points=3, timeout_s=600, threshold=SST2_MIN_DEV_ACCURACY)
 def sst2_dev_accuracy(submission: ModuleType) -> None:
-    """your model at its default penalty reaches the expected SST-2 dev accuracy"""
-    accuracy = sst2_run(submission)
-    minimum = threshold("a3_regularization.sst2_dev_accuracy")
-    if accuracy < minimum:
-        fail(f"trained for {SST2_EPOCHS} epochs by the grader's loop ({SST2_SETTING}) at "
-             f"its default l2_penalty_weight, "
-             f"your model reaches {accuracy:.4f} dev accuracy; at least {minimum} is expected "
-             "(the reference reaches 0.82, as without the penalty). A penalty far stronger "
-             "than λ·mean(W²) with λ = 1e-3 holds the weights back; the other checks point "
-             "at the likely cause.")
+    """your model at its default penalty reaches the expected SST-2 dev accuracy
+
+    The student's model at its default λ, trained by the grader's loop with a2's settings
+    (Adam 0.01, batch 64, 2 epochs, seed 0), reaches 0.80 dev accuracy.
+    """
+    require_dev_accuracy(
+        "a3_regularization.sst2_dev_accuracy", sst2_run(submission),
+        observed=f"trained for {SST2_EPOCHS} epochs by the grader's loop ({SST2_SETTING}) at "
+                 "its default l2_penalty_weight, your model reaches",
+        reference="the reference reaches 0.82, as without the penalty",
+        advice="A penalty far stronger than λ·mean(W²) with λ = 1e-3 holds the weights back; "
+               "the other checks point at the likely cause.")

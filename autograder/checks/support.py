@@ -24,6 +24,10 @@ class GraderSetupError(RuntimeError):
 
 
 NO_CUDA = "skipped: no CUDA device"
+# The contract's `device` argument, which every check passes (positionally) rather than
+# leaving it to the student's default: a correct `device=DEVICE` default would otherwise
+# move the check's CPU data onto a GPU where the grading machine has one.
+CPU = "cpu"
 
 
 def fail(message: str) -> NoReturn:

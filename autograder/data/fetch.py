@@ -7,6 +7,7 @@ leaves half a dataset behind or damages a good copy.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import shutil
 import tempfile
@@ -83,9 +84,13 @@ def holds_verified_copy(folder: Path, spec: dict) -> bool:
 
 
 def _no_download_error(name: str, spec: dict) -> FetchError:
+    build = ("" if "build" not in spec else
+             f" With internet, build it from its public source: `autograder data fetch {name} "
+             f"--from {spec['build']['url']}`.")
     return FetchError(
         f"{spec['title']} has no download address in the manifest; a local copy "
         f"holding {', '.join(spec['files'])} is needed. Fetch it with {fetch_hint(name)}."
+        + build
     )
 
 
@@ -94,18 +99,50 @@ def _stage(source: str, spec: dict, staging: Path) -> None:
     if source.startswith(("http://", "https://")):
         archive = staging / ".download.zip"
         _download(source, archive)
-        _extract(archive, source, spec, staging)
+        _unpack(archive, source, spec, staging)
         return
     path = Path(source).expanduser()
-    if path.is_dir():
-        _copy_from_dir(path, spec, staging)
-    elif path.is_file():
-        _extract(path, source, spec, staging)
+    if path.exists():
+        _unpack(path, source, spec, staging)
     else:
         raise FetchError(
             f"{source} is neither a directory, a file nor an http(s) URL. Give a "
             f"directory or zip holding {', '.join(spec['files'])}, or the URL of a zip."
         )
+
+
+def _unpack(path: Path, origin: str, spec: dict, staging: Path) -> None:
+    """Copy the dataset's files out of a folder or zip; a dataset with a `build`
+    step is built from any other source (the public data it is made from)."""
+    if "build" in spec and not _holds_files(path, spec):
+        _build(path, origin, spec, staging)
+    elif path.is_dir():
+        _copy_from_dir(path, spec, staging)
+    else:
+        _extract(path, origin, spec, staging)
+
+
+def _holds_files(path: Path, spec: dict) -> bool:
+    if path.is_dir():
+        return all((path / f).is_file() for f in spec["files"])
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        members = set(zf.namelist())
+    prefix = spec.get("archive_prefix", "")
+    return all(prefix + f in members or f in members for f in spec["files"])
+
+
+def _build(path: Path, origin: str, spec: dict, staging: Path) -> None:
+    """Run the manifest's builder (`module:function`) on the source; the checksums
+    are verified afterwards as for any other fetch."""
+    build = spec["build"]
+    module, _, function = build["builder"].partition(":")
+    builder = getattr(importlib.import_module(module), function)
+    try:
+        builder(path, staging, build["params"])
+    except DataError as exc:
+        raise FetchError(f"Could not build {spec['title']} from {origin}: {exc}") from exc
 
 
 def _session() -> requests.Session:

@@ -10,8 +10,9 @@ import json
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MANIFEST_PATH = REPO_ROOT / "datasets" / "manifest.json"
+from autograder.paths import DATASETS
+
+MANIFEST_PATH = DATASETS / "manifest.json"
 DATA_DIR_ENV = "AUTOGRADER_DATA_DIR"
 
 
@@ -23,7 +24,7 @@ def data_dir() -> Path:
     """`$AUTOGRADER_DATA_DIR` if set, so data can live outside the checkout."""
     if value := os.environ.get(DATA_DIR_ENV):
         return Path(value).expanduser()
-    return REPO_ROOT / "datasets"
+    return DATASETS
 
 
 @functools.cache

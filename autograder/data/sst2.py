@@ -51,7 +51,7 @@ def load_sst2_features(root: Path | None = None) -> SST2Features:
     return features
 
 
-def prepare_cache(root: Path | None = None) -> None:
+def prepare(root: Path | None = None) -> None:
     """Build the feature cache before grading starts, when SST-2 is there and the
     cache is not, so that grading children only ever read it."""
     root = root or data_dir()
@@ -126,6 +126,7 @@ def _write_cache(path: Path, features: SST2Features) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.partial")
     with os.fdopen(handle, "wb") as out:
         np.savez(out, **arrays)
+    os.chmod(temporary, 0o644)  # read by sandboxed grading children, another user
     os.replace(temporary, path)
 
 
