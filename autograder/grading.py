@@ -21,7 +21,7 @@ from autograder.course import settings_path, time_limit
 from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, DataError, data_dir
 from autograder.data.prepare import prepare_dataset
 from autograder.outcome import FAILED, PASSED, SKIPPED
-from autograder.sandbox import ChildResult, isolation, run_sandboxed
+from autograder.sandbox import SANDBOXED, ChildResult, isolation, run_sandboxed
 
 SUFFIXES = (".ipynb", ".py")
 STARTUP_ALLOWANCE_S = 120.0
@@ -54,7 +54,7 @@ class AssignmentReport:
 
     @property
     def sandboxed(self) -> bool:
-        return self.isolation.startswith("sandboxed")
+        return self.isolation.startswith(SANDBOXED)
 
     @property
     def score(self) -> float:

@@ -18,7 +18,7 @@ import torch
 from autograder import limits
 from autograder.checks.registry import Check
 from autograder.checks.support import CheckFailed, CheckSkipped
-from autograder.student_code import is_student_file, location
+from autograder.student_code import location, student_frames
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 
@@ -53,7 +53,7 @@ def run_check(check: Check, submission: ModuleType) -> Outcome:
 
 def classify(exc: BaseException) -> Outcome:
     detail = "".join(traceback.format_exception(exc))
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_student_file(f.filename)]
+    frames = student_frames(traceback.extract_tb(exc.__traceback__))
     where = f" (`{frames[-1].name}`, {location(frames[-1])})" if frames else ""
     if isinstance(exc, CheckFailed):
         return Outcome(FAILED, str(exc), detail)

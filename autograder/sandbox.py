@@ -28,6 +28,7 @@ from pathlib import Path
 from autograder import limits
 
 LOG_TAIL_BYTES = 4000
+SANDBOXED = "sandboxed by bubblewrap"  # how every report's isolation line starts, when it is
 SIGNAL_MEANINGS = {signal.SIGSEGV: "a segmentation fault: the Python interpreter crashed",
                    signal.SIGKILL: "killed (often: out of memory, or the process was ended)",
                    signal.SIGABRT: "aborted by a fatal error in native code",
@@ -81,8 +82,8 @@ def isolation() -> Isolation:
         return Isolation(False, "not sandboxed: bubblewrap could not create its namespaces "
                                 f"here ({probe.stderr.strip()[:200]}), so the submission ran "
                                 "as the grader's user with network access")
-    return Isolation(True, "sandboxed by bubblewrap: no network, its own processes, a "
-                           "read-only system, only its scratch folder writable")
+    return Isolation(True, f"{SANDBOXED}: no network, its own processes, a read-only "
+                           "system, only its scratch folder writable")
 
 
 def run_sandboxed(argv: list[str], *, workdir: Path, timeout_s: float,
