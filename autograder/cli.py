@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from autograder import gradescope
 from autograder.batch import grade_students
 from autograder.checks import ASSIGNMENTS
 from autograder.data.fetch import fetch_dataset
@@ -20,7 +21,7 @@ from autograder.grading import AssignmentReport, UsageError, grade
 from autograder.outcome import ERROR, PASSED, SKIPPED
 from autograder.release import RELEASE, ReleaseError, generate
 from autograder.report import FORMATS, render
-from autograder.sandbox import isolation
+from autograder.sandbox import end_every_child, isolation
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,9 +31,15 @@ def main(data_dir: Path | None) -> None:
     """Autograded neural-network assignments."""
     if data_dir is not None:
         os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
-    # A platform's time limit sends SIGTERM: exit through Python, so that every grading
-    # child is killed on the way out (`run_sandboxed` kills its process group).
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # A platform's time limit sends SIGTERM, a person Ctrl-C: every grading child and warm
+    # worker is killed, and none started, before the exit.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+
+def _stop(signum: int, frame) -> None:
+    end_every_child()
+    sys.exit(128 + signum)
 
 
 @main.command("grade")
@@ -62,19 +69,28 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
               help="Students graded at once (each in its own sandboxed child).")
 @click.option("--resume", is_flag=True,
               help="Skip students who already have a report in --out-dir.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on this Dask cluster's workers instead (e.g. tcp://head:8786); "
+                   "--jobs is then the cluster's.")
 def grade_all_command(folder: Path, assignment: str | None, out_dir: Path, jobs: int,
-                      resume: bool) -> None:
+                      resume: bool, scheduler: str | None) -> None:
     """Grade every student folder in FOLDER (one sub-folder per student).
 
     \b
     Example, with submissions/<student>/a2_training_loop/a2_training_loop.ipynb:
       autograder grade-all submissions --assignment a2_training_loop --jobs 2
       autograder grade-all submissions --resume      # after an interruption
+      autograder grade-all submissions --scheduler tcp://head:8786
     """
     warn_if_not_sandboxed()
-    table = grade_students(folder, out_dir, assignment=assignment, jobs=jobs, resume=resume)
-    click.echo(f"graded {len(table)} student(s): {out_dir / 'grades.csv'}")
-    sys.exit(2 if (table["grader_errors"] > 0).any() else 0)
+    table, failures = grade_students(folder, out_dir, assignment=assignment, jobs=jobs,
+                                     resume=resume, scheduler=scheduler)
+    graded = table["student"].nunique() if len(table) else 0
+    click.echo(f"graded {graded} student(s): {out_dir / 'grades.csv'}")
+    for failure in failures:
+        click.echo(f"not graded: {failure} (run again with --resume)", err=True)
+    grader_errors = bool(len(table)) and (table["grader_errors"] > 0).any()
+    sys.exit(2 if failures or grader_errors else 0)
 
 
 @main.command("check")
@@ -160,3 +176,66 @@ def fetch_command(name: str, source: str | None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"{name} is ready in {folder}")
+
+
+@main.command("gradescope")
+@click.argument("assignments", nargs=-1, required=True, type=click.Choice(ASSIGNMENTS))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("autograder.zip"), show_default=True, help="The zip to write.")
+@click.option("--data-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A data folder like datasets/ whose verified copies are bundled in the zip "
+                   "(instead of a download when Gradescope builds the image).")
+@click.option("--time-limit-min", type=click.IntRange(min=1),
+              default=gradescope.DEFAULT_TIME_LIMIT_MIN, show_default=True,
+              help="The autograder timeout set in the assignment's Gradescope settings; "
+                   "grading stops before it.")
+def gradescope_command(assignments: tuple[str, ...], out: Path, data_from: Path | None,
+                       time_limit_min: int) -> None:
+    """Build Gradescope's autograder zip (setup.sh, run_autograder, the kit) for ASSIGNMENTS.
+
+    \b
+    Example:
+      autograder gradescope a1_backprop --out a1.zip
+      autograder gradescope a7_langid --data-from datasets --out a7.zip
+    """
+    try:
+        built = gradescope.build_zip(assignments, out, data_from=data_from,
+                                     time_limit_min=time_limit_min)
+    except (gradescope.GradescopeError, DataError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    data = ("none" if not built.datasets else ", ".join(built.datasets)
+            + (" (bundled)" if built.bundled_data else " (downloaded by setup.sh)"))
+    settings = "; the course's autograder.toml" if "kit/autograder.toml" in built.members else ""
+    click.echo(f"{built.path}: {', '.join(built.assignments)}; datasets: {data}{settings}; "
+               f"{len(built.members)} files")
+    click.echo(f"On Gradescope: upload it as the assignment's autograder and set its timeout to "
+               f"{built.time_limit_min} minutes (the grader stops "
+               f"{gradescope.MARGIN_S:.0f} s before).")
+
+
+@main.command("gradescope-run")
+@click.option("--root", envvar=gradescope.ROOT_ENV, default=gradescope.ROOT, show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help=f"Gradescope's folder (source/, submission/, results/); "
+                   f"also ${gradescope.ROOT_ENV}.")
+@click.option("--deadline-s", envvar=gradescope.DEADLINE_ENV, type=click.FloatRange(min=0),
+              help="Seconds after the start by which grading must end (default: the zip's "
+                   f"time limit less {gradescope.MARGIN_S:.0f} s); also "
+                   f"${gradescope.DEADLINE_ENV}.")
+def gradescope_run_command(root: Path, deadline_s: float | None) -> None:
+    """Grade a Gradescope submission into results/results.json (what run_autograder runs).
+
+    Exit code 0 whenever results.json was written, whatever the score.
+
+    \b
+    Example, in a folder laid out like Gradescope's /autograder:
+      autograder gradescope-run --root /tmp/autograder --deadline-s 600
+    """
+    written = gradescope.run(root, deadline_s=deadline_s)
+    for test in written["tests"]:
+        click.echo(f"{test['score']:g}/{test['max_score']:g}  {test['name']}")
+    click.echo(f"score {written['score']:g} in {written['execution_time']} s: "
+               f"{root / 'results' / 'results.json'}")
+    if written["output"]:
+        click.echo(written["output"])

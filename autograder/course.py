@@ -5,7 +5,11 @@
 
     [time_limits]
     check_s = 120                     # replaces every check's own limit
+    "a2_training_loop.sst2_dev_accuracy" = 900   # replaces one check's limit
     assignment_s = 1800               # replaces the limit on a whole assignment
+
+    [grading]
+    warm_workers = false              # a fresh interpreter per grading (slower)
 
 The file is `$AUTOGRADER_CONFIG`, else `autograder.toml` at the repository root;
 without one, the defaults beside each check apply.

@@ -9,19 +9,20 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder import verdicts
 from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.checks.registry import datasets_for
-from autograder.course import settings_path, time_limit
+from autograder.course import course_settings, settings_path, time_limit
 from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, DataError, data_dir
 from autograder.data.prepare import prepare_dataset
 from autograder.outcome import FAILED, PASSED, SKIPPED
-from autograder.sandbox import SANDBOXED, ChildResult, isolation, run_sandboxed
+from autograder.sandbox import SANDBOXED, ChildResult, isolation
+from autograder.workers import runner
 
 SUFFIXES = (".ipynb", ".py")
 STARTUP_ALLOWANCE_S = 120.0
@@ -41,6 +42,7 @@ class CheckResult:
     status: str
     message: str = ""
     detail: str = ""
+    seconds: float | None = None  # how long the check ran, when it gave a verdict
 
 
 @dataclass
@@ -68,11 +70,19 @@ class AssignmentReport:
         return {**asdict(self), "score": self.score, "max_score": self.max_score}
 
 
-def grade(path: Path, *, assignment: str | None = None,
-          public_only: bool = False) -> list[AssignmentReport]:
-    """Grade every assignment found at `path` (or only `assignment`)."""
-    return [grade_file(name, file, public_only=public_only)
-            for name, file in find_submissions(path, assignment)]
+def grade(path: Path, *, assignment: str | None = None, public_only: bool = False,
+          cold: bool = False) -> list[AssignmentReport]:
+    """Grade every assignment found at `path` (or only `assignment`), several at once."""
+    found = find_submissions(path, assignment)
+    with ThreadPoolExecutor(max_workers=parallel_gradings()) as pool:
+        return list(pool.map(lambda item: grade_file(*item, public_only=public_only,
+                                                     cold=cold), found))
+
+
+def parallel_gradings() -> int:
+    """Gradings run at once by default: one per CPU core this process may use (each
+    grading child computes on one thread)."""
+    return len(os.sched_getaffinity(0))
 
 
 def find_submissions(path: Path, assignment: str | None = None) -> list[tuple[str, Path | None]]:
@@ -106,32 +116,31 @@ def _file_in(folder: Path, assignment: str) -> Path | None:
     return None
 
 
-def grade_file(assignment: str, file: Path | None, *, public_only: bool = False
-               ) -> AssignmentReport:
-    """Run one assignment's checks on `file` in a sandboxed child process."""
+def grade_file(assignment: str, file: Path | None, *, public_only: bool = False,
+               cold: bool = False) -> AssignmentReport:
+    """Run one assignment's checks on `file` in a sandboxed child process: forked from a
+    warm worker, or with `cold`, a fresh interpreter."""
     checks = [c for c in checks_for(assignment) if not (public_only and c.hidden)]
     if file is None:
         missing = (f"no submission found: expected {assignment}/{assignment}.ipynb "
                    f"(or .py) in the submitted folder")
-        return AssignmentReport(assignment, None, [_unjudged(c, missing) for c in checks])
-    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+        return AssignmentReport(assignment, None, [unjudged(c, missing) for c in checks])
+    _prepare_data(assignment)
+    # Under bubblewrap the data is read-only to the child; without it, it is checked.
+    data_before = None if isolation().sandboxed else _fingerprint(data_dir())
+    readable = (data_dir().resolve(), MANIFEST_PATH, settings_path())
+    env = {DATA_DIR_ENV: str(data_dir().resolve())}
+    cold = cold or not course_settings().get("grading", {}).get("warm_workers", True)
+    with runner(readable, env, cold=cold) as child_runner, tempfile.TemporaryDirectory(
+            prefix="autograder-", dir=child_runner.scratch_parent) as scratch:
         workdir = Path(scratch)
         results_file = workdir / "results.jsonl"
         copy = workdir / "submission" / file.name  # the child sees this copy, not the folder
         copy.parent.mkdir()
         shutil.copyfile(file, copy)
-        key, key_fd = verdicts.new_key_pipe()
-        _prepare_data(assignment)
-        # Under bubblewrap the data is read-only to the child; without it, it is checked.
-        data_before = None if isolation().sandboxed else _fingerprint(data_dir())
-        try:
-            argv = _pytest_argv(assignment, copy, results_file, public_only, workdir, key_fd)
-            child = run_sandboxed(argv, workdir=workdir, timeout_s=_time_limit(checks),
-                                  readable=(data_dir(), MANIFEST_PATH, settings_path()),
-                                  env={DATA_DIR_ENV: str(data_dir().resolve())},
-                                  pass_fds=(key_fd,))
-        finally:
-            os.close(key_fd)
+        key = verdicts.new_key()
+        args = _pytest_args(assignment, copy, results_file, public_only, workdir)
+        child = child_runner.run(args, workdir=workdir, timeout_s=grading_limit_s(checks), key=key)
         records, rejected = verdicts.read(results_file, key)
         report = _report(assignment, file, checks, records, rejected, child)
     if data_before is not None:
@@ -172,21 +181,21 @@ def _undo_data_changes(root: Path, before: dict[Path, str]) -> list[str]:
             "they were deleted so that no other submission is graded on them"]
 
 
-def _time_limit(checks: list[Check]) -> float:
-    default = sum(time_limit("check_s", c.timeout_s) for c in checks) + STARTUP_ALLOWANCE_S
+def grading_limit_s(checks: list[Check]) -> float:
+    default = sum(c.timeout_s for c in checks) + STARTUP_ALLOWANCE_S
     return time_limit("assignment_s", default)
 
 
-def _pytest_argv(assignment: str, file: Path, results: Path, public_only: bool,
-                 workdir: Path, key_fd: int) -> list[str]:
+def _pytest_args(assignment: str, file: Path, results: Path, public_only: bool,
+                 workdir: Path) -> list[str]:
+    """pytest's arguments for one grading (the plugin and the key's pipe are the
+    runner's to add)."""
     ini = workdir / "pytest.ini"
     ini.write_text("[pytest]\n")
-    argv = [sys.executable, "-m", "pytest", "-c", str(ini), "--rootdir", str(workdir),
-            "-p", "autograder.pytest_plugin", "-p", "no:cacheprovider", "-q",
+    args = ["-c", str(ini), "--rootdir", str(workdir), "-p", "no:cacheprovider", "-q",
             "--submission", str(file.resolve()), "--assignment", assignment,
-            "--results", str(results), "--key-fd", str(key_fd),
-            "--pyargs", "autograder.pytest_checks"]
-    return argv + (["--public-only"] if public_only else [])
+            "--results", str(results), "--pyargs", "autograder.pytest_checks"]
+    return args + (["--public-only"] if public_only else [])
 
 
 def _report(assignment: str, file: Path, checks: list[Check], records: list[dict],
@@ -208,16 +217,18 @@ def _report(assignment: str, file: Path, checks: list[Check], records: list[dict
             when = ("while this check was running" if check.name == running else
                     "while your submission's top-level code was running"
                     if running == verdicts.LOADING else "before this check ran")
-            results.append(_unjudged(check, f"{child.describe_end()} {when}"))
+            results.append(unjudged(check, f"{child.describe_end()} {when}"))
             continue
         status = verdict["status"]  # signed, so written by the grader's own plugin
         results.append(CheckResult(check.name, check.title,
                                    check.points if status == PASSED else 0.0,
                                    0.0 if status == SKIPPED else check.points,
-                                   check.hidden, status, verdict["message"], verdict["detail"]))
+                                   check.hidden, status, verdict["message"], verdict["detail"],
+                                   verdict["seconds"]))
     return AssignmentReport(assignment, str(file), results, problems, child.log_tail)
 
 
-def _unjudged(check: Check, why: str) -> CheckResult:
-    return CheckResult(check.name, check.title, 0.0, check.points, check.hidden, FAILED,
+def unjudged(check: Check, why: str, status: str = FAILED) -> CheckResult:
+    """A check that got no verdict: zero points, and why."""
+    return CheckResult(check.name, check.title, 0.0, check.points, check.hidden, status,
                        f"not graded: {why}.")

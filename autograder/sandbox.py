@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,13 @@ _NAMESPACES = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/sys")
 # The child's user: unprivileged and unnamed, one per grading so process counts are its own.
 _CHILD_UIDS = (200_000, 900_000)
+_CHILDREN: set[subprocess.Popen] = set()
+_CHILDREN_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class GraderStopping(RuntimeError):
+    """The grader is being stopped, so no grading child is started."""
 
 
 @dataclass(frozen=True)
@@ -91,39 +99,84 @@ def run_sandboxed(argv: list[str], *, workdir: Path, timeout_s: float,
                   pass_fds: tuple[int, ...] = ()) -> ChildResult:
     """Run `argv` in `workdir` (writable) with the caps; `readable` paths are mounted
     read-only where the sandbox hides the rest of the file system."""
-    child_env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-    child_env.update(HOME=str(workdir), TMPDIR=str(workdir), MPLBACKEND="Agg",
-                     MPLCONFIGDIR=str(workdir), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
-                     PYTHONDONTWRITEBYTECODE="1")
-    child_env.update(env or {})
-    if isolation().sandboxed:
-        uid = random.randrange(*_CHILD_UIDS)
+    uid = child_uid()
+    if uid is not None:
         os.chown(workdir, uid, uid)
-        command = _bwrap_command(argv, workdir, readable, uid)
-    else:
-        command = [sys.executable, "-m", "autograder.sandbox", *argv]  # the relay
     log_path = workdir / "output.log"
     with open(log_path, "wb") as log:
-        child = subprocess.Popen(command, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL,
-                                 stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
-                                 start_new_session=True,
-                                 preexec_fn=functools.partial(_limit_child, isolation().sandboxed))
+        child = start_child(sandboxed_command(argv, workdir, readable, uid), cwd=workdir,
+                            env=child_env(workdir, env), stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
+                            preexec_fn=functools.partial(limit_process, uid is not None))
         try:
             child.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:  # also when the grader itself is interrupted or told to stop
-            _kill_group(child.pid)
-            child.wait()
+            end_child(child)
     returncode = child.returncode
     if isolation().sandboxed and returncode > 128:  # bwrap reports a signal as 128 + number
         returncode = 128 - returncode
-    return ChildResult(returncode, timed_out, _tail(log_path))
+    return ChildResult(returncode, timed_out, read_log_tail(log_path))
+
+
+def start_child(command: list[str], **popen_args) -> subprocess.Popen:
+    """Start a grading child or warm worker in a session of its own, known to
+    `end_every_child`; refused once the grader is stopping."""
+    with _CHILDREN_LOCK:
+        if _STOPPING.is_set():
+            raise GraderStopping("the grader is stopping: no new grading is started")
+        child = subprocess.Popen(command, start_new_session=True, **popen_args)
+        _CHILDREN.add(child)
+    return child
+
+
+def end_child(child: subprocess.Popen) -> None:
+    _kill_group(child.pid)
+    child.wait()
+    with _CHILDREN_LOCK:
+        _CHILDREN.discard(child)
+
+
+def end_every_child() -> None:
+    """Kill every grading child and warm worker this process started, and start no more:
+    the grader was told to stop (SIGTERM from a platform's time limit, Ctrl-C)."""
+    with _CHILDREN_LOCK:
+        _STOPPING.set()
+        children = list(_CHILDREN)
+    for child in children:
+        _kill_group(child.pid)
+
+
+def child_uid() -> int | None:
+    """A fresh unprivileged user for one grading, where the grader may switch to one (as
+    root, under bubblewrap); None where the child runs as the grader's own user."""
+    if isolation().sandboxed and os.geteuid() == 0:
+        return random.randrange(*_CHILD_UIDS)
+    return None
+
+
+def child_env(workdir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a grading child sees: the kit's variables, its home and temporary
+    files in its scratch folder, one thread per process."""
+    kept = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
+    kept.update(HOME=str(workdir), TMPDIR=str(workdir), MPLBACKEND="Agg",
+                MPLCONFIGDIR=str(workdir), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
+                PYTHONDONTWRITEBYTECODE="1")
+    return {**kept, **(env or {})}
+
+
+def sandboxed_command(argv: list[str], workdir: Path, readable: tuple[Path, ...],
+                      uid: int | None) -> list[str]:
+    """`argv` under bubblewrap (as `uid`, where given), or behind the relay without it."""
+    if isolation().sandboxed:
+        return _bwrap_command(argv, workdir, readable, uid)
+    return [sys.executable, "-m", "autograder.sandbox", *argv]
 
 
 def _bwrap_command(argv: list[str], workdir: Path, readable: tuple[Path, ...],
-                   uid: int) -> list[str]:
+                   uid: int | None) -> list[str]:
     mounts: list[str] = []
     for system_dir in _SYSTEM_DIRS:
         path = Path(system_dir)
@@ -140,7 +193,8 @@ def _bwrap_command(argv: list[str], workdir: Path, readable: tuple[Path, ...],
     for path in sorted(outermost):
         mounts += _parents_traversable(path) + ["--ro-bind", str(path), str(path)]
     mounts += _parents_traversable(workdir) + ["--bind", str(workdir), str(workdir)]
-    become_child = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+    become_child = ([] if uid is None else
+                    ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"])
     return [shutil.which("bwrap"), *_NAMESPACES, *mounts, "--chdir", str(workdir),
             *become_child, *argv]
 
@@ -152,9 +206,9 @@ def _parents_traversable(path: Path) -> list[str]:
             for arg in ("--perms", "0755", "--dir", str(parent))]
 
 
-def _limit_child(own_user: bool) -> None:
-    """The caps, set before exec and inherited. The process cap counts every process of
-    the user, so it is set only for the sandbox's own user, never the grader's."""
+def limit_process(own_user: bool) -> None:
+    """The caps, set in the child and inherited. The process cap counts every process of
+    the user, so it is set only for a grading's own user, never the grader's."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with an error
     caps = [(resource.RLIMIT_FSIZE, limits.file_bytes()),
             (resource.RLIMIT_AS, limits.memory_bytes()), (resource.RLIMIT_CORE, 0)]
@@ -171,7 +225,7 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _tail(path: Path) -> str:
+def read_log_tail(path: Path) -> str:
     if not path.is_file():  # the submission may have deleted it
         return ""
     with open(path, "rb") as log:

@@ -18,13 +18,16 @@ KEY_BYTES = 32
 LOADING = "loading"  # the name in a "started" record while top-level code runs
 
 
-def new_key_pipe() -> tuple[bytes, int]:
-    """(key, read end of a pipe that holds it) for the child to inherit."""
-    key = secrets.token_bytes(KEY_BYTES)
+def new_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def key_pipe(key: bytes) -> int:
+    """The read end of a pipe that holds `key`, for the child to inherit."""
     read_end, write_end = os.pipe()
     os.write(write_end, key)
     os.close(write_end)
-    return key, read_end
+    return read_end
 
 
 def read_key(fd: int) -> bytes:

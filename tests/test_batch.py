@@ -1,12 +1,20 @@
 """`grade-all` grades a class several students at a time, writes each report the
-moment it is done, and resumes an interrupted run without grading anyone twice."""
+moment it is done, resumes an interrupted run without grading anyone twice, and gives
+the same grades on a real Dask cluster, even when one of its workers dies mid-grading."""
 from __future__ import annotations
 
+import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
+from distributed import Client
 
 from autograder.cli import main
 
@@ -49,3 +57,54 @@ def test_parallel_grading_gives_the_serial_grades_and_resume_grades_only_the_res
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parallel").glob("*.json")
             if p.name in kept} == kept
     pd.testing.assert_frame_equal(serial, resumed)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A real scheduler and two single-threaded workers on loopback, as separate
+    processes, as `dask scheduler` and `dask worker` start them on a cluster."""
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                  "--scheduler-file", str(scheduler_file)])
+    workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
+                                 "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1",
+                                 "--nthreads", "1", "--no-nanny", "--no-dashboard"])
+               for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        for process in [*workers, scheduler]:
+            process.kill()
+            process.wait()
+
+
+def test_a_dask_cluster_grades_as_one_machine_does_even_when_a_worker_dies(tmp_path,
+                                                                          dask_cluster):
+    address, workers = dask_cluster
+    students = make_class(tmp_path / "class")
+    serial = grade_all(students, tmp_path / "serial", "--jobs", "1")
+    grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade-all", str(students),
+                               "--assignment", A1, "--out-dir", str(tmp_path / "cluster"),
+                               "--scheduler", address], stderr=subprocess.PIPE, text=True)
+    doomed = workers[0]
+    deadline = time.monotonic() + 120
+    while not started_a_process(doomed.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert started_a_process(doomed.pid), "the first worker was never given a grading"
+    doomed.send_signal(signal.SIGKILL)  # mid-grading: its warm worker had started
+    _, errors = grader.communicate(timeout=600)
+    assert grader.returncode == 0, errors
+    cluster = pd.read_csv(tmp_path / "cluster" / "grades.csv")
+    pd.testing.assert_frame_equal(serial, cluster)
+
+
+def started_a_process(pid: int) -> bool:
+    listing = subprocess.run(["ps", "-e", "-o", "ppid="], capture_output=True, text=True)
+    return str(pid) in listing.stdout.split()

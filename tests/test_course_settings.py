@@ -1,10 +1,18 @@
-"""A course's autograder.toml really moves a threshold and the time limits."""
+"""A course's autograder.toml really moves a threshold and the time limits, which
+otherwise come from each check's measured time on the reference."""
 from __future__ import annotations
 
 import pytest
 
-from autograder.checks import check_by_id
-from autograder.checks.registry import CourseSettingsError, threshold, thresholds
+from autograder.checks import ASSIGNMENTS, check_by_id, checks_for
+from autograder.checks.registry import (
+    LIMIT_FACTOR,
+    LIMIT_FLOOR_S,
+    CourseSettingsError,
+    reference_times,
+    threshold,
+    thresholds,
+)
 from autograder.outcome import FAILED, PASSED, run_check
 from autograder.release import SOLUTIONS
 from autograder.submission import load_submission
@@ -38,3 +46,20 @@ def test_unknown_threshold_key_is_an_error_naming_the_known_keys(course_config):
 def test_every_threshold_belongs_to_a_registered_check():
     assert SST2_CHECK in thresholds()
     assert all(check_by_id(key).threshold is not None for key in thresholds())
+
+
+def test_time_limits_come_from_the_measured_reference_and_the_course_moves_them(course_config):
+    sst2 = check_by_id(SST2_CHECK)
+    measured = reference_times()[SST2_CHECK]
+    assert sst2.timeout_s == max(LIMIT_FLOOR_S, LIMIT_FACTOR * measured)
+    quick = check_by_id("a2_training_loop.forward_output_contract")
+    assert quick.timeout_s == LIMIT_FLOOR_S  # a fast check still gets the floor
+    course_config(f'[time_limits]\ncheck_s = 30\n"{SST2_CHECK}" = 900\n')
+    assert (sst2.timeout_s, quick.timeout_s) == (900, 30)
+
+
+def test_every_check_has_a_measured_or_declared_time_limit():
+    unmeasured = [c.id for a in ASSIGNMENTS for c in checks_for(a)
+                  if c.id not in reference_times() and c.declared_timeout_s is None]
+    assert not unmeasured, ("measure them: python benchmarks/check_times.py --write "
+                            f"(no reference time for {unmeasured})")

@@ -34,22 +34,42 @@ pytestmark = pytest.mark.skipif(
     reason=f"bubblewrap is not usable here ({sandbox.isolation().description})")
 
 
-def no_child_processes(submission: str, wait_s: float = 10) -> bool:
+def no_child_processes(wait_s: float = 10) -> bool:
     """The kernel tears a PID namespace down in the background: give it a few seconds."""
     deadline = time.monotonic() + wait_s
-    while child_processes(submission) and time.monotonic() < deadline:
+    while child_processes() and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not child_processes(submission)
+    return not child_processes()
 
 
-def child_processes(submission: str) -> list[str]:
-    """Processes of a sandbox's own user still alive for `submission` (their command line
-    names it, forks included): there should be none."""
+def child_processes() -> list[str]:
+    """Processes of a grading's own user still alive (forks included): there should be
+    none once a grading is over, whether its child was forked by a warm worker or not."""
     low, high = sandbox._CHILD_UIDS
-    listing = subprocess.run(["ps", "-eww", "-o", "uid=,pid=,args="], capture_output=True,
-                             text=True)
-    return [line for line in listing.stdout.splitlines()
-            if low <= int(line.split()[0]) < high and submission in line]
+    return [line for line in ps("uid=,pid=,args=") if low <= int(line.split()[0]) < high]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process started, directly or not, by `pid` (warm workers included)."""
+    children: dict[int, list[int]] = {}
+    for line in ps("pid=,ppid="):
+        child, parent = map(int, line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def survivors(pids: set[int]) -> list[str]:
+    return [line for line in ps("pid=,args=") if int(line.split()[0]) in pids]
+
+
+def ps(columns: str) -> list[str]:
+    return subprocess.run(["ps", "-eww", "-o", columns], capture_output=True,
+                          text=True).stdout.splitlines()
 
 
 def assert_complete(report: AssignmentReport, score: float = 0) -> None:
@@ -58,7 +78,7 @@ def assert_complete(report: AssignmentReport, score: float = 0) -> None:
                for r in report.results)
     assert report.score == score, [(r.name, r.message[:120]) for r in report.results]
     assert "sandboxed by bubblewrap" in report.isolation
-    assert no_child_processes(Path(report.submission).name)
+    assert no_child_processes()
 
 
 def test_bubblewrap_is_what_grades_here():
@@ -148,19 +168,22 @@ def test_process_and_memory_bombs_hit_their_caps_and_nothing_outlives_grading():
     assert "memory cap (4 GiB)" in forward.message and "`forward`" in forward.message
     assert [r.name for r in report.results] == ALL_CHECKS
     start = time.monotonic()
-    assert no_child_processes("process_and_memory_bombs.py")
+    assert no_child_processes()
     print(f"the sandbox's processes were gone {time.monotonic() - start:.1f} s after grading")
 
 
-def test_a_check_that_swallows_its_time_limit_costs_only_the_assignment_limit(course_config):
+def test_a_check_that_swallows_its_time_limit_costs_that_check_alone(course_config):
     course_config("[time_limits]\ncheck_s = 3\nassignment_s = 40\n")
     start = time.monotonic()
     report = grade_file(A2, FIXTURES / "swallows_time_limits.py")
     assert time.monotonic() - start < 60
     assert_complete(report, score=sum(c.points for c in checks_for(A2)
                                       if c.name.startswith(("forward", "loss"))))
-    evaluate = next(r for r in report.results if r.name == "evaluate_in_eval_mode_without_graph")
-    assert "while this check was running" in evaluate.message
+    for name in ("evaluate_in_eval_mode_without_graph", "evaluate_returns_accuracy"):
+        evaluate = next(r for r in report.results if r.name == name)
+        assert "ran past its time limit (3 s) and did not stop when told to" in evaluate.message
+    train = next(r for r in report.results if r.name == "train_returns_history")
+    assert "`train` is not defined" in train.message  # the checks after it were graded
 
 
 def test_stopping_the_grader_stops_everything_it_started(tmp_path):
@@ -170,12 +193,17 @@ def test_stopping_the_grader_stops_everything_it_started(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180
-        while not child_processes(submission.name) and time.monotonic() < deadline:
+        while not child_processes() and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert child_processes(submission.name), "the grading child never started"
+        assert child_processes(), "the grading child never started"
+        started = descendants(grader.pid)
         grader.send_signal(signal.SIGTERM)
         grader.wait(timeout=30)
-        assert no_child_processes(submission.name)
+        assert no_child_processes()
+        deadline = time.monotonic() + 10
+        while (left := survivors(started)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not left, f"processes the grader started live on: {left}"
     finally:
         grader.kill()
 
@@ -189,3 +217,31 @@ def test_without_bubblewrap_every_report_says_it_was_not_sandboxed(monkeypatch):
         assert report.isolation in gradescope([report])["output"]
     finally:
         sandbox.isolation.cache_clear()
+
+
+LEAVES_BEHIND = """
+import os, subprocess, sys
+open("/tmp/left_behind.txt", "w").write("a secret for the next student")
+if os.path.isdir("/dev/shm"):
+    open("/dev/shm/left_behind", "w").write("another")
+subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(600)"])
+"""
+LOOKS_AROUND = """
+import glob, os
+print("FILES LEFT:", sorted(glob.glob("/tmp/*left*") + glob.glob("/dev/shm/*left*")))
+print("OTHER PROCESSES:", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()
+                                 and int(p) not in (1, os.getpid(), os.getppid())))
+"""
+
+
+def test_a_warm_worker_hands_the_next_student_nothing_the_last_one_left(tmp_path):
+    correct = (FIXTURES.parent / "a1_backprop" / "correct_mlp_loops.py").read_text()
+    first, second = tmp_path / "first" / "a1_backprop.py", tmp_path / "second" / "a1_backprop.py"
+    for file, prelude in ((first, LEAVES_BEHIND), (second, LOOKS_AROUND)):
+        file.parent.mkdir()
+        file.write_text(prelude + correct)
+    grade_file("a1_backprop", first)
+    report = grade_file("a1_backprop", second)  # the same warm worker: grading is serial here
+    assert "FILES LEFT: []" in report.log_tail
+    assert "OTHER PROCESSES: []" in report.log_tail
+    assert report.score == report.max_score

@@ -289,7 +289,7 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
     return sst2_run(submission, seed), f"{SST2_EPOCHS} epochs"
 
 
-@check(points=3, timeout_s=600, threshold=SST2_MIN_DEV_ACCURACY)
+@check(points=3, threshold=SST2_MIN_DEV_ACCURACY)
 def sst2_dev_accuracy(submission: ModuleType) -> None:
     """your model at its default penalty reaches the expected SST-2 dev accuracy
 

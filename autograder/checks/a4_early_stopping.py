@@ -460,7 +460,7 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
                       f"{best}, {len(run.evaluated_steps)} evaluations")
 
 
-@check(points=3, timeout_s=600, threshold=SST2_MIN_DEV_ACCURACY)
+@check(points=3, threshold=SST2_MIN_DEV_ACCURACY)
 def sst2_stops_early_and_restores(submission: ModuleType) -> None:
     """on SST-2 the run stops early and the restored model reaches the expected dev accuracy
 

@@ -742,7 +742,7 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
     return sst2_run(submission, seed), SST2_SETTING
 
 
-@check(points=3, timeout_s=300, threshold=SST2_MIN_DEV_ACCURACY)
+@check(points=3, threshold=SST2_MIN_DEV_ACCURACY)
 def sst2_dev_accuracy(submission: ModuleType) -> None:
     """your net and train_model reach the expected SST-2 dev accuracy
 

@@ -602,7 +602,7 @@ def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
     return accuracy, f"test accuracy after {GRADER_HYPERPARAMS['epochs']} epochs"
 
 
-@check(points=4, timeout_s=180, threshold=MIN_TEST_ACCURACY)
+@check(points=4, threshold=MIN_TEST_ACCURACY)
 def held_out_accuracy(submission: ModuleType) -> None:
     """train_detector's model identifies the language of held-out sentences accurately
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
 from autograder.course import course_settings
 
-DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_TIMEOUT_S = 60.0  # for a check not yet measured on the reference
+# A check's time limit is this many times what it takes on the reference solution, and
+# never under the floor: slow but correct code (loops, a loaded machine) still finishes,
+# while code that hangs every check costs about ten times the reference's grading.
+LIMIT_FACTOR = 10
+LIMIT_FLOOR_S = 10.0
+REFERENCE_TIMES = Path(__file__).with_name("reference_times.toml")
 _ASSIGNMENT_MODULE = re.compile(r"a\d+_\w+")
 ASSIGNMENTS = tuple(sorted(
     module.name for module in pkgutil.iter_modules([str(Path(__file__).parent)])
@@ -38,13 +46,25 @@ class Check:
     name: str
     points: float
     hidden: bool
-    timeout_s: float
+    declared_timeout_s: float | None
     func: Callable[[ModuleType], None]
     threshold: float | None = None
 
     @property
     def id(self) -> str:
         return f"{self.assignment}.{self.name}"
+
+    @property
+    def timeout_s(self) -> float:
+        """The course's limit for this check (`[time_limits]`, by id, else `check_s`), else
+        the one declared with it, else the one derived from its measured reference time."""
+        course = course_settings().get("time_limits", {})
+        if self.id in course or "check_s" in course:
+            return float(course.get(self.id, course.get("check_s")))
+        if self.declared_timeout_s is not None:
+            return self.declared_timeout_s
+        measured = reference_times().get(self.id)
+        return DEFAULT_TIMEOUT_S if measured is None else limit_from_reference(measured)
 
     @property
     def title(self) -> str:
@@ -56,10 +76,11 @@ def checker(assignment: str, *, datasets: tuple[str, ...] = ()):
     checks read `datasets` (prepared by the grader before any child starts)."""
     _DATASETS[assignment] = tuple(datasets)
 
-    def check(*, points: float, hidden: bool = False, timeout_s: float = DEFAULT_TIMEOUT_S,
+    def check(*, points: float, hidden: bool = False, timeout_s: float | None = None,
               threshold: float | None = None):
         """`threshold`: the calibrated default of the one number a course may move
-        (`[thresholds]` in autograder.toml), read in the check with `threshold(id)`."""
+        (`[thresholds]` in autograder.toml), read in the check with `threshold(id)`.
+        `timeout_s`: only where the measured reference time is not the right base."""
         def register(func: Callable[[ModuleType], None]) -> Callable[[ModuleType], None]:
             entry = Check(assignment, func.__name__, points, hidden, timeout_s, func, threshold)
             _CHECKS.setdefault(assignment, []).append(entry)
@@ -68,6 +89,17 @@ def checker(assignment: str, *, datasets: tuple[str, ...] = ()):
         return register
 
     return check
+
+
+def limit_from_reference(seconds: float) -> float:
+    return max(LIMIT_FLOOR_S, LIMIT_FACTOR * seconds)
+
+
+@cache
+def reference_times() -> dict[str, float]:
+    """Seconds each check takes on the reference (benchmarks/check_times.py --write)."""
+    with open(REFERENCE_TIMES, "rb") as handle:
+        return tomllib.load(handle)
 
 
 def checks_for(assignment: str) -> list[Check]:
