@@ -43,7 +43,6 @@ from autograder.course import settings_path
 from autograder.data.fetch import file_sha256
 from autograder.data.manifest import MANIFEST_PATH, dataset_spec
 from autograder.grading import (
-    SUFFIXES,
     AssignmentReport,
     grade_file,
     grading_limit_s,
@@ -52,6 +51,7 @@ from autograder.grading import (
 from autograder.outcome import ERROR
 from autograder.paths import README, REPO_ROOT
 from autograder.report import gradescope
+from autograder.submitted_file import SUFFIXES, pick
 
 ROOT = Path("/autograder")  # Gradescope's; `ROOT_ENV` moves it (tests, a local dry run)
 ROOT_ENV = "AUTOGRADER_GRADESCOPE_ROOT"
@@ -345,8 +345,8 @@ def find_submission(folder: Path, assignment: str, *, only: bool) -> tuple[Path 
                       key=lambda p: (len(p.parts), str(p))) if folder.is_dir() else []
     for suffix in SUFFIXES:
         named = [p for p in uploaded if p.name == f"{assignment}{suffix}"]
-        if named:
-            return named[0], []
+        if named:  # beside the other kind, the one the student changed
+            return pick(named[0].parent, assignment), []
     notebooks = [p for p in uploaded if p.suffix == ".ipynb"]
     if only and len(notebooks) == 1:
         return notebooks[0], [f"graded {notebooks[0].relative_to(folder)} as {assignment}.ipynb "

@@ -22,9 +22,9 @@ from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, DataError, dat
 from autograder.data.prepare import prepare_dataset
 from autograder.outcome import FAILED, PASSED, SKIPPED
 from autograder.sandbox import SANDBOXED, ChildResult, isolation
+from autograder.submitted_file import note_on_other_file, pick
 from autograder.workers import runner
 
-SUFFIXES = (".ipynb", ".py")
 STARTUP_ALLOWANCE_S = 120.0
 
 
@@ -109,10 +109,10 @@ def _assignment_named_by(file: Path) -> str:
 
 
 def _file_in(folder: Path, assignment: str) -> Path | None:
+    """The submission in `folder/<assignment>/`, else in `folder` itself."""
     for base in (folder / assignment, folder):
-        for suffix in SUFFIXES:
-            if (base / f"{assignment}{suffix}").is_file():
-                return base / f"{assignment}{suffix}"
+        if (file := pick(base, assignment)) is not None:
+            return file
     return None
 
 
@@ -143,6 +143,7 @@ def grade_file(assignment: str, file: Path | None, *, public_only: bool = False,
         child = child_runner.run(args, workdir=workdir, timeout_s=grading_limit_s(checks), key=key)
         records, rejected = verdicts.read(results_file, key)
         report = _report(assignment, file, checks, records, rejected, child)
+    report.problems[:0] = note_on_other_file(file, assignment)
     if data_before is not None:
         report.problems += _undo_data_changes(data_dir(), data_before)
     return report
