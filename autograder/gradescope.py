@@ -40,7 +40,7 @@ import autograder
 from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.checks.registry import datasets_for
 from autograder.course import settings_path
-from autograder.data.fetch import file_sha256
+from autograder.data.fetch import FetchError, verify_copy
 from autograder.data.manifest import MANIFEST_PATH, dataset_spec
 from autograder.grading import (
     AssignmentReport,
@@ -166,13 +166,11 @@ def _verified_copy(data_from: Path, name: str) -> dict[str, Path]:
             f"--data-from {data_from}: {folder} has no {', '.join(missing)}; expected a data "
             f"folder laid out like datasets/, holding {spec['title']} as {name}/"
             f"{{{','.join(spec['files'])}}}. Put a verified copy there with {fetch}.")
-    for fname, entry in spec["files"].items():
-        actual = file_sha256(folder / fname)
-        if actual != entry["sha256"]:
-            raise GradescopeError(
-                f"--data-from {data_from}: {folder / fname} has sha256 {actual} but the manifest "
-                f"expects {entry['sha256']}: it is corrupt or not {spec['title']}. Fetch a "
-                f"verified copy with {fetch}.")
+    try:
+        verify_copy(folder, spec, str(folder))
+    except FetchError as exc:
+        raise GradescopeError(f"--data-from {data_from}: {exc} Fetch a verified copy with "
+                              f"{fetch}.") from exc
     return {fname: folder / fname for fname in spec["files"]}
 
 

@@ -133,7 +133,7 @@ def start_child(command: list[str], **popen_args) -> subprocess.Popen:
 
 
 def end_child(child: subprocess.Popen) -> None:
-    _kill_group(child.pid)
+    kill_group(child.pid)
     child.wait()
     with _CHILDREN_LOCK:
         _CHILDREN.discard(child)
@@ -146,7 +146,7 @@ def end_every_child() -> None:
         _STOPPING.set()
         children = list(_CHILDREN)
     for child in children:
-        _kill_group(child.pid)
+        kill_group(child.pid)
 
 
 def child_uid() -> int | None:
@@ -218,7 +218,7 @@ def limit_process(own_user: bool) -> None:
         resource.setrlimit(cap, (value, value))
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:

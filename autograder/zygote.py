@@ -30,7 +30,7 @@ import pytest
 from autograder import pytest_plugin, verdicts
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.course import course_settings
-from autograder.sandbox import limit_process
+from autograder.sandbox import kill_group, limit_process
 
 _PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
 EXIT_CHILD_SETUP_FAILED = 70  # os.EX_SOFTWARE: the child died before pytest ran
@@ -110,10 +110,7 @@ def _clean_up(pid: int, sandboxed: bool) -> None:
             if entry.name.isdigit() and int(entry.name) not in (1, os.getpid()):
                 _kill(int(entry.name))
     else:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(pid)
     own = Path.cwd()  # the folder the gradings' scratch folders are in, maybe below /tmp
     for folder in _SCRATCH_DIRS:
         if folder.is_dir() and sandboxed:

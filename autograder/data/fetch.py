@@ -59,7 +59,7 @@ def fetch_dataset(name: str, *, root: Path | None = None, source: str | None = N
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-partial-"))
     try:
         _stage(str(source), spec, staging)
-        _verify(staging, spec, str(source))
+        verify_copy(staging, spec, str(source))
         _install(staging, target, spec)
     except FetchError as exc:
         raise FetchError(f"{exc} Nothing was written to {target}.") from exc.__cause__
@@ -237,7 +237,8 @@ def _copy_from_dir(folder: Path, spec: dict, staging: Path) -> None:
         shutil.copyfile(folder / fname, staging / fname)
 
 
-def _verify(staging: Path, spec: dict, origin: str) -> None:
+def verify_copy(staging: Path, spec: dict, origin: str) -> None:
+    """Raise FetchError naming the first file whose sha256 is not the manifest's."""
     for fname, entry in spec["files"].items():
         actual = file_sha256(staging / fname)
         if actual != entry["sha256"]:
