@@ -5,8 +5,9 @@ check that hangs, swallows its time limit, or ends the interpreter (a segfault,
 The fork inherits the loaded submission as it is; the check's outcome comes back on a
 pipe. Where forking is unsafe or impossible, the check runs in this process as before:
 once CUDA is initialized (it cannot be used again in a fork), while other threads run
-(a lock one of them holds would stay held in the fork), or when the submission has used
-up the process cap.
+(a lock one of them holds would stay held in the fork; on a machine with a GPU, the first
+backward pass starts autograd's threads, and a fork could not run backward), or when the
+submission has used up the process cap.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ GRACE_S = 5.0  # after its time limit, for a check to stop by itself before it i
 
 def run_isolated(check: Check, submission: ModuleType) -> Outcome:
     """The check's outcome, computed in a fork where that is safe."""
-    if torch.cuda.is_initialized() or threading.active_count() > 1:
+    if torch.cuda.is_initialized() or _other_threads_run():
         return run_check(check, submission)
     gc.freeze()  # the fork's collector leaves the loaded objects alone: fewer pages copied
     read_end, write_end = os.pipe()
@@ -59,6 +60,15 @@ def run_isolated(check: Check, submission: ModuleType) -> Outcome:
                        "catches every exception (a bare `except:` or `except BaseException`).")
     child = ChildResult(os.waitstatus_to_exitcode(status), False, "")
     return Outcome(FAILED, f"not graded: {child.describe_end()} while this check was running.")
+
+
+def _other_threads_run() -> bool:
+    """Whether this process runs threads besides this one: Python's and native ones
+    (autograd's device threads, OpenMP's pool) alike."""
+    try:
+        return len(os.listdir("/proc/self/task")) > 1
+    except OSError:  # no /proc: Python's own threads are all that can be seen
+        return threading.active_count() > 1
 
 
 def _run_in_child(check: Check, submission: ModuleType, write_end: int) -> None:

@@ -2,7 +2,7 @@
 verdicts name the one a submission ran into. A course moves them in autograder.toml:
 
     [limits]
-    memory_mib = 4096      # address space of the grading child
+    memory_mib = 4096      # memory the grading child may allocate (its data, not its code)
     processes = 128        # processes and threads it may run at once (under bubblewrap)
     file_mib = 64          # any one file it writes, its printed output included
 """

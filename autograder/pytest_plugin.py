@@ -72,9 +72,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _import_what_training_imports() -> None:
     """torch imports some 800 modules (sympy among them) at the first optimizer step. Done
     here, that import can never be cut half-way by a time limit, which would leave a
-    half-imported module behind for every later check, nor count against the student."""
+    half-imported module behind for every later check, nor count against the student.
+    The gradient is set by hand: on a machine with a GPU the first backward pass starts
+    autograd's device threads, and no fork of this process could run backward after it."""
     model = torch.nn.Linear(1, 1)
-    model(torch.ones(1)).sum().backward()
+    for parameter in model.parameters():
+        parameter.grad = torch.zeros_like(parameter)
     torch.optim.SGD(model.parameters(), lr=0.0).step()
 
 

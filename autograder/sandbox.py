@@ -35,13 +35,17 @@ SIGNAL_MEANINGS = {signal.SIGSEGV: "a segmentation fault: the Python interpreter
                    signal.SIGABRT: "aborted by a fatal error in native code",
                    signal.SIGBUS: "a bus error: the Python interpreter crashed",
                    signal.SIGFPE: "a fatal arithmetic error in native code"}
+# The GPU's two: which card the course gives the grader, and where its libraries are found.
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "PYTHONPATH", "AUTOGRADER_DATA_DIR",
-             "AUTOGRADER_CONFIG")
+             "AUTOGRADER_CONFIG", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
 _NAMESPACES = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/sys")
 # The child's user: unprivileged and unnamed, one per grading so process counts are its own.
 _CHILD_UIDS = (200_000, 900_000)
+# The name the child goes by: its uid has no passwd entry, and code that asks who it runs
+# as (torch's compile cache, through getpass.getuser()) would otherwise fail.
+CHILD_USER = "student"
 _CHILDREN: set[subprocess.Popen] = set()
 _CHILDREN_LOCK = threading.Lock()
 _STOPPING = threading.Event()
@@ -161,9 +165,11 @@ def child_env(workdir: Path, env: dict[str, str] | None = None) -> dict[str, str
     """The environment a grading child sees: the kit's variables, its home and temporary
     files in its scratch folder, one thread per process."""
     kept = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-    kept.update(HOME=str(workdir), TMPDIR=str(workdir), MPLBACKEND="Agg",
-                MPLCONFIGDIR=str(workdir), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1",
-                PYTHONDONTWRITEBYTECODE="1")
+    kept.update(HOME=str(workdir), TMPDIR=str(workdir), USER=CHILD_USER, LOGNAME=CHILD_USER,
+                MPLBACKEND="Agg", MPLCONFIGDIR=str(workdir), OMP_NUM_THREADS="1",
+                PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
+                # torch.cuda.is_available() asks NVML, so a fork after it can still use CUDA
+                PYTORCH_NVML_BASED_CUDA_CHECK="1")
     return {**kept, **(env or {})}
 
 
@@ -210,8 +216,11 @@ def limit_process(own_user: bool) -> None:
     """The caps, set in the child and inherited. The process cap counts every process of
     the user, so it is set only for a grading's own user, never the grader's."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with an error
+    # Memory is capped as data (private writable memory), not address space: CUDA reserves
+    # far more address space than any cap, and a CUDA build of torch maps gigabytes of
+    # libraries, so an address-space cap stops every GPU grading at its first CUDA call.
     caps = [(resource.RLIMIT_FSIZE, limits.file_bytes()),
-            (resource.RLIMIT_AS, limits.memory_bytes()), (resource.RLIMIT_CORE, 0)]
+            (resource.RLIMIT_DATA, limits.memory_bytes()), (resource.RLIMIT_CORE, 0)]
     if own_user:
         caps.append((resource.RLIMIT_NPROC, limits.processes()))
     for cap, value in caps:

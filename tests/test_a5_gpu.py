@@ -1,7 +1,8 @@
 """a5's GPU checks as detectors, on a machine with CUDA (skipped elsewhere, with the
 reason "no CUDA device"). Each fixture is graded whole, in its sandboxed child, and must
 get exactly these verdicts from the GPU checks and from the meta-device check beside
-them: correct styles pass both GPU checks, a model or batches never moved fail them, and
+them: correct styles pass both GPU checks (one trains on the GPU at its top level, before
+any check, so its checks run without a fork), a model or batches never moved fail them, and
 the bugs in gpu_only/ (which only show on a real GPU) fail one GPU check each, alone."""
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ EXPECTED = {
     "correct_reference_style": {},
     "correct_modulelist_functional": {},
     "correct_module_globals": {},
+    "gpu_only/correct_top_level_experiment": {},
     "bug_model_not_moved": {"train_model_follows_device": "never moved",
                             "gpu_training_runs_on_cuda": "never moved",
                             "gpu_dev_accuracy_matches_cpu": "device"},

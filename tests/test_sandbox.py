@@ -115,6 +115,15 @@ class LoopbackServer:
         self.socket.close()
 
 
+def test_the_child_knows_its_name_though_its_user_has_none(tmp_path):
+    """Its uid is in no passwd file; torch's compile cache asks getpass.getuser() at the
+    first optimizer step, which raised KeyError there and ended every cold grading."""
+    asks = "import getpass, os; print(os.getuid(), getpass.getuser())"
+    result = sandbox.run_sandboxed([sys.executable, "-c", asks], workdir=tmp_path, timeout_s=30)
+    assert result.returncode == 0, result.log_tail
+    assert result.log_tail.split()[-1] == sandbox.CHILD_USER
+
+
 def test_no_network_at_all(tmp_path):
     port_file = Path("/tmp/autograder-test-port")
     with LoopbackServer() as server:

@@ -773,7 +773,8 @@ def gpu_training_runs_on_cuda(submission: ModuleType) -> None:
     watch = DeviceWatch(model, torch.device("cuda"))
     train_loader, dev_loader = _toy_loaders()
     allocations = torch.cuda.memory_stats().get("allocation.all.allocated", 0)
-    activities = [torch.profiler.ProfilerActivity.CUDA]
+    # CPU too: without it, a torch whose profiler cannot reach CUDA (no CUPTI) refuses to run.
+    activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
     with torch.profiler.profile(activities=activities) as profile, watch:
         train_model(model, train_loader, dev_loader, 1, TOY_LR, torch.device("cuda"))
     torch.cuda.synchronize()
