@@ -4,7 +4,8 @@ One student's broken submission never stops the batch: each assignment of each s
 is graded in its own sandboxed child, several at a time (`jobs`) on this machine or
 spread over a Dask cluster (`scheduler`), and every student gets a JSON report, written
 the moment that student's last assignment is graded, so an interrupted run resumes where
-it stopped (`resume`) and loses nothing. `grades.csv` is built from those reports.
+it stopped (`resume`) and loses nothing. `grades.csv` is built from those reports, and
+from it the grade books an LMS imports (`autograder.gradebook`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Iterator
 import pandas as pd
 from rich.progress import Progress
 
+from autograder.gradebook import write_gradebooks
 from autograder.grading import AssignmentReport, find_submissions, grade_file
 from autograder.outcome import ERROR
 
@@ -41,7 +43,8 @@ def grade_students(folder: Path, out_dir: Path, *, assignment: str | None = None
                    jobs: int = 1, resume: bool = False,
                    scheduler: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Grade each student's sub-folder of `folder` into `out_dir/<student>.json`, then
-    write `grades.csv` (total and points per check, one row per student and assignment).
+    write `grades.csv` (total and points per check, one row per student and assignment)
+    and the LMS grade books pivoted from it (one row per student, a total per assignment).
     With `resume`, students who already have a report are not graded again. Returns the
     table and, for each student who could not be graded, what went wrong."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +78,7 @@ def grade_students(folder: Path, out_dir: Path, *, assignment: str | None = None
     table = pd.DataFrame([row for s in students if _report_path(out_dir, s).is_file()
                           for row in _rows(_report_path(out_dir, s))])
     table.to_csv(out_dir / "grades.csv", index=False)
+    write_gradebooks(table, out_dir)
     return table, failures
 
 

@@ -15,13 +15,16 @@ from rich.console import Console
 from autograder import gradescope
 from autograder.batch import grade_students
 from autograder.checks import ASSIGNMENTS
+from autograder.classroom import classroom_command
 from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
+from autograder.gradebook import CANVAS_GRADEBOOK, GRADEBOOK
 from autograder.grading import AssignmentReport, UsageError, grade
 from autograder.outcome import ERROR, PASSED, SKIPPED
 from autograder.release import RELEASE, ReleaseError, generate
 from autograder.report import FORMATS, render
 from autograder.sandbox import end_every_child, isolation
+from autograder.student_release import StudentReleaseError, write_student_release
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,7 +67,8 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
 @click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Grade only this one.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("grades"), show_default=True,
-              help="Where grades.csv and one <student>.json report each are written.")
+              help="Where grades.csv, the LMS grade books and one <student>.json report each "
+                   "are written.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Students graded at once (each in its own sandboxed child).")
 @click.option("--resume", is_flag=True,
@@ -86,7 +90,8 @@ def grade_all_command(folder: Path, assignment: str | None, out_dir: Path, jobs:
     table, failures = grade_students(folder, out_dir, assignment=assignment, jobs=jobs,
                                      resume=resume, scheduler=scheduler)
     graded = table["student"].nunique() if len(table) else 0
-    click.echo(f"graded {graded} student(s): {out_dir / 'grades.csv'}")
+    click.echo(f"graded {graded} student(s): {out_dir / 'grades.csv'}; for the LMS: "
+               f"{out_dir / GRADEBOOK}, {out_dir / CANVAS_GRADEBOOK}")
     for failure in failures:
         click.echo(f"not graded: {failure} (run again with --resume)", err=True)
     grader_errors = bool(len(table)) and (table["grader_errors"] > 0).any()
@@ -137,13 +142,26 @@ def exit_code(reports: list[AssignmentReport]) -> int:
 
 @main.command("release")
 @click.argument("assignments", nargs=-1, type=click.Choice(ASSIGNMENTS))
-def release_command(assignments: tuple[str, ...]) -> None:
-    """Regenerate the student stubs in assignments/ from solutions/ (nbgrader).
+@click.option("--student", "student_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Instead, write what students get to this folder: the stubs from "
+                   "assignments/ as notebooks and modules, and the kit without hidden checks.")
+def release_command(assignments: tuple[str, ...], student_dir: Path | None) -> None:
+    """Regenerate the student stubs in assignments/ from solutions/ (nbgrader), or with
+    --student, write the student release from them.
 
     \b
-    Example, after editing a solution notebook:
+    Example, after editing a solution notebook, then for the students:
       autograder release a2_training_loop
+      autograder release --student student-release
     """
+    if student_dir is not None:
+        try:
+            folder = write_student_release(student_dir, assignments=assignments or ASSIGNMENTS)
+        except StudentReleaseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        click.echo(f"student release written to {folder} (what students run: its README.md)")
+        return
     for assignment in assignments or ASSIGNMENTS:
         try:
             folder = generate(assignment, RELEASE)
@@ -239,3 +257,6 @@ def gradescope_run_command(root: Path, deadline_s: float | None) -> None:
                f"{root / 'results' / 'results.json'}")
     if written["output"]:
         click.echo(written["output"])
+
+
+main.add_command(classroom_command)

@@ -41,7 +41,7 @@ from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.checks.registry import datasets_for
 from autograder.course import settings_path
 from autograder.data.fetch import FetchError, verify_copy
-from autograder.data.manifest import MANIFEST_PATH, dataset_spec
+from autograder.data.manifest import MANIFEST_PATH, DataError, dataset_spec, fetch_arguments
 from autograder.grading import (
     AssignmentReport,
     grade_file,
@@ -190,14 +190,11 @@ def _fetch_command(name: str, *, bundled: bool) -> str:
     fetch = f'"$VENV/bin/autograder" data fetch {name}'
     if bundled:
         return f'{fetch} --from "$SOURCE/{DATA}/{name}"'
-    spec = dataset_spec(name)
-    if spec.get("url"):
-        return fetch
-    if "build" in spec:  # built from its public source, then verified
-        return f"{fetch} --from {shlex.quote(spec['build']['url'])}"
-    raise GradescopeError(f"{spec['title']} ({name}) has no download in the manifest: bundle a "
-                          f"verified copy with --data-from DIR (DIR/{name}/ holding "
-                          f"{', '.join(spec['files'])})")
+    try:
+        return fetch + fetch_arguments(name)
+    except DataError as exc:
+        raise GradescopeError(f"{exc}: bundle a verified copy with --data-from DIR "
+                              f"(DIR/{name}/)") from exc
 
 
 def setup_script(datasets: tuple[str, ...], *, bundled: bool) -> str:

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from distributed import Client
 
+from autograder.checks import ASSIGNMENTS
 from autograder.cli import main
 
 A1 = "a1_backprop"
@@ -32,8 +33,10 @@ def make_class(root: Path) -> Path:
     return root
 
 
-def grade_all(students: Path, out: Path, *options: str) -> pd.DataFrame:
-    result = CliRunner().invoke(main, ["grade-all", str(students), "--assignment", A1,
+def grade_all(students: Path, out: Path, *options: str, assignment: str | None = A1
+              ) -> pd.DataFrame:
+    only = ["--assignment", assignment] if assignment else []
+    result = CliRunner().invoke(main, ["grade-all", str(students), *only,
                                        "--out-dir", str(out), *options])
     assert result.exit_code == 0, result.output
     return pd.read_csv(out / "grades.csv")
@@ -57,6 +60,31 @@ def test_parallel_grading_gives_the_serial_grades_and_resume_grades_only_the_res
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parallel").glob("*.json")
             if p.name in kept} == kept
     pd.testing.assert_frame_equal(serial, resumed)
+
+
+def test_the_lms_grade_books_hold_each_total_with_a_row_per_student(tmp_path):
+    """Graded without --assignment, every assignment is a column (a missing one scores 0)."""
+    grades = grade_all(make_class(tmp_path / "class"), tmp_path / "grades", "--jobs", "2",
+                       assignment=None)
+    book = pd.read_csv(tmp_path / "grades" / "gradebook.csv", index_col="Username")
+    assert list(book.columns) == list(ASSIGNMENTS)
+    assert list(book.index) == ["ada", "bob", "cy", "dan"]
+    for row in grades.itertuples():
+        assert book.at[row.student, row.assignment] == row.score, row
+    assert book.at["ada", A1] == grades.loc[grades.assignment == A1, "max_score"].max()
+    assert not book.loc["dan"].any()
+
+    canvas = pd.read_csv(tmp_path / "grades" / "gradebook_canvas.csv", keep_default_na=False)
+    assert list(canvas.columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                                    *ASSIGNMENTS]
+    points, students = canvas.iloc[0], canvas.iloc[1:].set_index("SIS Login ID")
+    assert points["Student"] == "Points Possible"
+    for row in grades.itertuples():
+        assert float(points[row.assignment]) == row.max_score, row
+    assert list(students.index) == list(students["Student"]) == list(book.index)
+    assert (students[list(ASSIGNMENTS)].astype(float) == book).all().all()
+    header = (tmp_path / "grades" / "gradebook.csv").read_text().splitlines()[0]
+    assert header == ",".join(f'"{name}"' for name in ["Username", *ASSIGNMENTS])
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ export. Five students of a2: a full solution, the untouched stub, one bug, a fil
 that is not a notebook, and a notebook with deleted, duplicated and stripped cells;
 and for every other assignment a complete notebook.
 
-The exported grades must equal `autograder grade` point for point, per check, and
-no feedback file may contain a hidden test's source.
+`autograder grade-all` grades the same submitted notebooks: its `grades.csv` and its LMS
+grade books must equal nbgrader's export and gradebook point for point, per student and
+per check, and no feedback file may contain a hidden test's source.
 """
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import copy
 import csv
 import shutil
 import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from nbgrader.api import Gradebook
 
@@ -59,11 +62,6 @@ def _nbgrader_points(root: Path, assignment: str, student: str) -> dict[str, flo
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         return {c.name: gradebook.find_grade(c.name, assignment, assignment, student).score
                 for c in checks_for(assignment)}
-
-
-def _cli_points(root: Path, assignment: str, student: str) -> dict[str, float]:
-    notebook = root / "submitted" / student / assignment / f"{assignment}.ipynb"
-    return {r.name: r.points for r in grade_file(assignment, notebook).results}
 
 
 def _students(release: nbformat.NotebookNode) -> dict[str, str]:
@@ -128,20 +126,60 @@ def test_the_batch_is_not_stopped_by_a_broken_notebook(course):
     assert graded == set(GRADED)
 
 
-def test_exported_totals_match_the_cli(course):
+@pytest.fixture(scope="module")
+def grade_all(course) -> Path:
+    """`autograder grade-all` run on the very notebooks nbgrader collected and autograded
+    (nbgrader's `submitted/<student>/<assignment>/` is grade-all's folder per student);
+    the folder it wrote `grades.csv` and the LMS grade books into."""
+    out = course.root / "grade-all"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade-all",
+                           str(course.root / "submitted"), "--assignment", ASSIGNMENT,
+                           "--out-dir", str(out), "--jobs", "2"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, f"autograder grade-all failed:\n{done.stderr[-3000:]}"
+    return out
+
+
+def _exported(course: Course) -> dict[str, dict[str, str]]:
+    """nbgrader export's rows (one per student and assignment), by student."""
     with open(course.root / "grades.csv", newline="") as handle:
-        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
-    for student in GRADED:
-        report = grade_file(ASSIGNMENT, course.root / "submitted" / student / ASSIGNMENT / NOTEBOOK)
-        assert exported[student] == report.score, student
-    assert exported["alice"] == exported["erin"] == report.max_score
-    assert exported["bob"] == 0 and exported["dave"] == 0
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
-def test_points_per_check_match_the_cli(course):
-    for student in ("alice", "carol", "erin"):
+def test_grade_all_agrees_with_nbgrader_export_on_every_total(course, grade_all):
+    exported = _exported(course)
+    grades = pd.read_csv(grade_all / "grades.csv").set_index("student")
+    assert set(grades.index) == set(exported) == {*GRADED, "dave"}
+    for student, row in exported.items():
+        assert row["assignment"] == grades.at[student, "assignment"] == ASSIGNMENT
+        assert (float(row["score"]), float(row["max_score"])) == \
+            (grades.at[student, "score"], grades.at[student, "max_score"]), student
+    full = grades.at["alice", "max_score"]
+    assert grades.at["alice", "score"] == grades.at["erin", "score"] == full
+    assert grades.at["bob", "score"] == grades.at["dave", "score"] == 0
+    assert 0 < grades.at["carol", "score"] < full
+
+
+def test_grade_all_agrees_with_nbgrader_gradebook_on_every_check(course, grade_all):
+    grades = pd.read_csv(grade_all / "grades.csv").set_index("student")
+    for student in GRADED:  # dave's file never autograded: nbgrader holds no cell of his
         assert _nbgrader_points(course.root, ASSIGNMENT, student) == \
-            _cli_points(course.root, ASSIGNMENT, student), student
+            {c.name: grades.at[student, c.name] for c in checks_for(ASSIGNMENT)}, student
+
+
+def test_the_lms_grade_books_hold_nbgrader_export_totals(course, grade_all):
+    exported = _exported(course)
+    totals = {student: float(row["score"]) for student, row in exported.items()}
+    book = pd.read_csv(grade_all / "gradebook.csv")
+    assert list(book.columns) == ["Username", ASSIGNMENT]
+    assert book.set_index("Username")[ASSIGNMENT].to_dict() == totals
+    canvas = pd.read_csv(grade_all / "gradebook_canvas.csv", keep_default_na=False)
+    assert list(canvas.columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                                    ASSIGNMENT]
+    points, students = canvas.iloc[0], canvas.iloc[1:].set_index("SIS Login ID")
+    assert points["Student"] == "Points Possible"
+    assert float(points[ASSIGNMENT]) == float(exported["alice"]["max_score"])
+    assert students[ASSIGNMENT].astype(float).to_dict() == totals
 
 
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a != ASSIGNMENT])

@@ -33,13 +33,15 @@ A2 = "a2_training_loop"
 FIXTURES = Path(__file__).parent / "fixtures" / "robustness"
 GOOD_STUDENT = FIXTURES / "good_student"
 
-# a2's checks by the function they exercise, in the order the child runs them.
+# a2's checks by the function they exercise, in the order the child runs them: the
+# public ones first, then the hidden ones (autograder/checks/hidden).
 FORWARD = ["forward_output_contract", "forward_batch_of_one", "loss_is_mean_bce",
            "loss_finite_for_large_logits"]
 TRAIN_EPOCH = ["train_epoch_returns_mean_loss", "zero_grad_once_per_batch"]
 EVALUATE = ["evaluate_in_eval_mode_without_graph", "evaluate_returns_accuracy"]
 TRAIN = ["train_returns_history", "sst2_dev_accuracy"]
-ALL_CHECKS = FORWARD + TRAIN_EPOCH + EVALUATE + TRAIN
+HIDDEN = {c.name for c in checks_for(A2) if c.hidden}
+ALL_CHECKS = sorted(FORWARD + TRAIN_EPOCH + EVALUATE + TRAIN, key=lambda name: name in HIDDEN)
 FULL_MARKS = sum(c.points for c in checks_for(A2))
 
 # Time limits shortened for tests, through a course's autograder.toml.

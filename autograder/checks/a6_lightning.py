@@ -351,21 +351,6 @@ def _logged_run(submission: ModuleType) -> LoggedRun:
     return run
 
 
-@check(points=1, hidden=True)
-def training_step_logs_train_loss(submission: ModuleType) -> None:
-    """training_step logs train_loss
-
-    one epoch under the grader's own Trainer, every `self.log` call recorded: `train_loss`
-    is logged during training
-    """
-    run = _logged_run(submission)
-    logged = run.names(RunningStage.TRAINING.value)
-    if "train_loss" not in logged:
-        fail(f"during training your module logged {logged or 'nothing'}; `training_step` "
-             "should call `self.log(\"train_loss\", loss)` so that the curve can be read "
-             "back from the run.")
-
-
 _EPOCH_HINT = ("A callback such as EarlyStopping or ModelCheckpoint can only monitor "
                "epoch-level values of validation metrics.")
 

@@ -2,7 +2,9 @@
 
 Every front-end (pytest, nbgrader cells, the CLI) reads checks from here, so a
 check's points can never differ between them. The assignments are the check
-modules of this package named `a<N>_<name>`: adding one is adding its module.
+modules of this package named `a<N>_<name>`: adding one is adding its module. Its
+hidden checks live apart, in `hidden/<same name>` (see that package), which the student
+kit leaves out.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ LIMIT_FACTOR = 10
 LIMIT_FLOOR_S = 10.0
 REFERENCE_TIMES = Path(__file__).with_name("reference_times.toml")
 _ASSIGNMENT_MODULE = re.compile(r"a\d+_\w+")
+HIDDEN_PACKAGE = "autograder.checks.hidden"
 ASSIGNMENTS = tuple(sorted(
     module.name for module in pkgutil.iter_modules([str(Path(__file__).parent)])
     if _ASSIGNMENT_MODULE.fullmatch(module.name)))
@@ -103,10 +106,23 @@ def reference_times() -> dict[str, float]:
 
 
 def checks_for(assignment: str) -> list[Check]:
-    """The checks of one assignment, in the order they are defined."""
+    """The checks of one assignment, in the order they are defined: the public ones, then
+    the hidden ones where this install has them (a student's has not)."""
     _require_known(assignment)
     importlib.import_module(f"autograder.checks.{assignment}")
+    _import_hidden(assignment)
     return list(_CHECKS[assignment])
+
+
+def _import_hidden(assignment: str) -> None:
+    """Register the assignment's hidden checks. Only a missing hidden package or module
+    means there are none here; any other failing import is the kit's bug and is raised."""
+    module = f"{HIDDEN_PACKAGE}.{assignment}"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (HIDDEN_PACKAGE, module):
+            raise
 
 
 def datasets_for(assignment: str) -> tuple[str, ...]:

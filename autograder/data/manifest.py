@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 from pathlib import Path
 
 from autograder.paths import DATASETS
@@ -48,6 +49,19 @@ def fetch_hint(name: str) -> str:
     if dataset_spec(name).get("url"):
         return f"`autograder data fetch {name}` (or `--from DIR` for a local copy)"
     return f"`autograder data fetch {name} --from DIR` from a local copy"
+
+
+def fetch_arguments(name: str) -> str:
+    """What `autograder data fetch NAME` needs on a fresh machine with internet: nothing
+    for a download, `--from URL` for data built from its public source; a `DataError`
+    when it has neither (only a local copy will do)."""
+    spec = dataset_spec(name)
+    if spec.get("url"):
+        return ""
+    if "build" in spec:
+        return f" --from {shlex.quote(spec['build']['url'])}"
+    raise DataError(f"{spec['title']} ({name}) has neither a download nor a public source in "
+                    f"the manifest: it needs a local copy ({', '.join(spec['files'])})")
 
 
 def require_dataset(name: str, root: Path | None = None) -> Path:

@@ -136,20 +136,6 @@ def value_operator_gradients(submission: ModuleType) -> None:
                          "backward step.")
 
 
-@check(points=1, hidden=True)
-def value_relu_derivative_at_zero(submission: ModuleType) -> None:
-    """relu() at exactly 0 has derivative 0"""
-    Value = require(submission, "Value")
-    z = Value(0.0)
-    out = z.relu()
-    out.backward()
-    got = as_float(z.grad, "`z.grad`")
-    if got != 0.0:
-        fail(f"after `z = Value(0.0); z.relu().backward()`, `z.grad` is {got:g}; expected 0 "
-             "(the contract's choice, and torch's). Pass the gradient only where the input "
-             "is strictly positive: `(x > 0)`, not `(x >= 0)`.")
-
-
 def _grad(node: Any, name: str) -> float:
     return as_float(node.grad, f"`{name}.grad`")
 
