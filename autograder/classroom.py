@@ -62,15 +62,8 @@ def classroom_tests(assignment: str) -> tuple[list[Check], list[Check]]:
     """(the checks that become tests, the public ones left out because only a GPU runs
     them). Hidden checks are in neither."""
     public = [c for c in checks_for(assignment) if not c.hidden]
-    gpu_only = [c for c in public if needs_gpu(c)]
+    gpu_only = [c for c in public if c.gpu_only]
     return [c for c in public if c not in gpu_only], gpu_only
-
-
-def needs_gpu(check: Check) -> bool:
-    """Whether the check calls `require_cuda()`, which GPU-only checks call first."""
-    from autograder.checks.support import require_cuda
-
-    return require_cuda.__name__ in check.func.__code__.co_names
 
 
 def workflow(assignment: str, *, kit_spec: str = DEFAULT_KIT_SPEC,

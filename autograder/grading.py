@@ -17,6 +17,7 @@ from pathlib import Path
 from autograder import verdicts
 from autograder.checks import ASSIGNMENTS, Check, checks_for
 from autograder.checks.registry import datasets_for
+from autograder.checks.support import GPU_ONLY_SKIPPED, gpu_checks_skipped_here
 from autograder.course import course_settings, settings_path, time_limit
 from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, DataError, data_dir
 from autograder.data.prepare import prepare_dataset
@@ -230,6 +231,10 @@ def _report(assignment: str, file: Path, checks: list[Check], records: list[dict
 
 
 def unjudged(check: Check, why: str, status: str = FAILED) -> CheckResult:
-    """A check that got no verdict: zero points, and why."""
+    """A check that got no verdict: zero points, and why. A GPU-only check where it would
+    have been skipped is skipped, so every report of this machine has the same maximum."""
+    if check.gpu_only and gpu_checks_skipped_here():
+        return CheckResult(check.name, check.title, 0.0, 0.0, check.hidden, SKIPPED,
+                           GPU_ONLY_SKIPPED)
     return CheckResult(check.name, check.title, 0.0, check.points, check.hidden, status,
                        f"not graded: {why}.")

@@ -3,6 +3,7 @@ otherwise come from each check's measured time on the reference."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from autograder.checks import ASSIGNMENTS, check_by_id, checks_for
 from autograder.checks.registry import (
@@ -13,7 +14,8 @@ from autograder.checks.registry import (
     threshold,
     thresholds,
 )
-from autograder.outcome import FAILED, PASSED, run_check
+from autograder.grading import grade_file
+from autograder.outcome import FAILED, PASSED, SKIPPED, run_check
 from autograder.release import SOLUTIONS
 from autograder.submission import load_submission
 
@@ -63,3 +65,24 @@ def test_every_check_has_a_measured_or_declared_time_limit():
                   if c.id not in reference_times() and c.declared_timeout_s is None]
     assert not unmeasured, ("measure them: python benchmarks/check_times.py --write "
                             f"(no reference time for {unmeasured})")
+
+
+def test_gpu_only_is_declared_by_every_check_that_requires_cuda():
+    undeclared = [c.id for a in ASSIGNMENTS for c in checks_for(a)
+                  if c.gpu_only != ("require_cuda" in c.func.__code__.co_names)]
+    assert not undeclared, ("declare @check(..., gpu_only=True) exactly where require_cuda() "
+                            f"is called: {undeclared}")
+
+
+def _gpu_results_without_a_submission() -> list:
+    return [r for r in grade_file("a5_ffn_gpu", None).results
+            if check_by_id(f"a5_ffn_gpu.{r.name}").gpu_only]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_missing_submission_has_the_maximum_a_graded_one_has_here(course_config):
+    gpu = _gpu_results_without_a_submission()
+    assert len(gpu) == 2 and all((r.status, r.max_points) == (SKIPPED, 0) for r in gpu)
+    assert all(r.message.startswith("skipped: no CUDA device") for r in gpu)
+    course_config("require_gpu = true\n")  # then a missing GPU is the grader's error, counted
+    assert all((r.status, r.max_points) == (FAILED, 2) for r in _gpu_results_without_a_submission())

@@ -698,7 +698,7 @@ def sst2_dev_accuracy(submission: ModuleType) -> None:
              "likely cause.")
 
 
-@check(points=2, timeout_s=120)
+@check(points=2, timeout_s=120, gpu_only=True)
 def gpu_training_runs_on_cuda(submission: ModuleType) -> None:
     """on a GPU, train_model keeps the model and batches on CUDA and launches CUDA kernels
 
@@ -734,7 +734,7 @@ def gpu_training_runs_on_cuda(submission: ModuleType) -> None:
         fail("on a GPU, `train_model` launched no CUDA kernel: the work ran on the CPU.")
 
 
-@check(points=2, timeout_s=300)
+@check(points=2, timeout_s=300, gpu_only=True)
 def gpu_dev_accuracy_matches_cpu(submission: ModuleType) -> None:
     """on a GPU, the SST-2 run reaches the CPU run's dev accuracy
 

@@ -653,7 +653,7 @@ class DeviceRecorder(Callback):
         self.devices.add((next(pl_module.parameters()).device.type, batch["X"].device.type))
 
 
-@check(points=1, timeout_s=120)  # GPU only: never measured on a CPU
+@check(points=1, timeout_s=120, gpu_only=True)  # never measured on a CPU
 def auto_accelerator_trains_on_the_gpu(submission: ModuleType) -> None:
     """with accelerator="auto" on a GPU machine, the module and its batches are on the GPU
 

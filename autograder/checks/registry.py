@@ -52,6 +52,7 @@ class Check:
     declared_timeout_s: float | None
     func: Callable[[ModuleType], None]
     threshold: float | None = None
+    gpu_only: bool = False  # runs only with CUDA (`require_cuda()`), skipped elsewhere
 
     @property
     def id(self) -> str:
@@ -80,12 +81,15 @@ def checker(assignment: str, *, datasets: tuple[str, ...] = ()):
     _DATASETS[assignment] = tuple(datasets)
 
     def check(*, points: float, hidden: bool = False, timeout_s: float | None = None,
-              threshold: float | None = None):
+              threshold: float | None = None, gpu_only: bool = False):
         """`threshold`: the calibrated default of the one number a course may move
         (`[thresholds]` in autograder.toml), read in the check with `threshold(id)`.
-        `timeout_s`: only where the measured reference time is not the right base."""
+        `timeout_s`: only where the measured reference time is not the right base.
+        `gpu_only`: the check starts with `require_cuda()`, so a report made without
+        running it (no submission, a crash) treats it as that would."""
         def register(func: Callable[[ModuleType], None]) -> Callable[[ModuleType], None]:
-            entry = Check(assignment, func.__name__, points, hidden, timeout_s, func, threshold)
+            entry = Check(assignment, func.__name__, points, hidden, timeout_s, func, threshold,
+                          gpu_only)
             _CHECKS.setdefault(assignment, []).append(entry)
             return func
 

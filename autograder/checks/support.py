@@ -42,7 +42,15 @@ def require_cuda() -> None:
     if course_settings().get("require_gpu", False):
         raise GraderSetupError("this course requires a GPU (`require_gpu = true` in "
                                "autograder.toml) but the grading machine has no CUDA device")
-    raise CheckSkipped(f"{NO_CUDA} on the grading machine; this check runs only on a GPU")
+    raise CheckSkipped(GPU_ONLY_SKIPPED)
+
+
+GPU_ONLY_SKIPPED = f"{NO_CUDA} on the grading machine; this check runs only on a GPU"
+
+
+def gpu_checks_skipped_here() -> bool:
+    """Whether `require_cuda()` skips here: no CUDA, and a course that allows that."""
+    return not torch.cuda.is_available() and not course_settings().get("require_gpu", False)
 
 
 def require(submission: ModuleType, name: str) -> Any:
