@@ -2,10 +2,11 @@
 
 One student's broken submission never stops the batch: each assignment of each student
 is graded in its own sandboxed child, several at a time (`jobs`) on this machine or
-spread over a Dask cluster (`scheduler`), and every student gets a JSON report, written
-the moment that student's last assignment is graded, so an interrupted run resumes where
-it stopped (`resume`) and loses nothing. `grades.csv` is built from those reports, and
-from it the grade books an LMS imports (`autograder.gradebook`).
+spread over a Dask cluster (`scheduler`), and every student gets a JSON report and a
+feedback page per assignment, written the moment that student's last assignment is
+graded, so an interrupted run resumes where it stopped (`resume`) and loses nothing.
+`grades.csv` is built from those reports, and from it the grade books an LMS imports
+(`autograder.gradebook`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from rich.progress import Progress
 
 from autograder.gradebook import write_gradebooks
 from autograder.grading import AssignmentReport, find_submissions, grade_file
+from autograder.html_report import page
 from autograder.outcome import ERROR
 
 
@@ -42,7 +44,8 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[Executor]:
 def grade_students(folder: Path, out_dir: Path, *, assignment: str | None = None,
                    jobs: int = 1, resume: bool = False,
                    scheduler: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Grade each student's sub-folder of `folder` into `out_dir/<student>.json`, then
+    """Grade each student's sub-folder of `folder` into `out_dir/<student>.json` and
+    feedback pages `out_dir/<student>/<assignment>.html`, then
     write `grades.csv` (total and points per check, one row per student and assignment)
     and the LMS grade books pivoted from it (one row per student, a total per assignment).
     With `resume`, students who already have a report are not graded again. Returns the
@@ -73,6 +76,7 @@ def grade_students(folder: Path, out_dir: Path, *, assignment: str | None = None
             report.submission = str(file) if file else None
             reports[student][index] = report
             if all(reports[student]):
+                _write_pages(out_dir / student.name, student.name, reports[student])
                 _write_report(_report_path(out_dir, student), reports.pop(student))
                 progress.advance(task)
     table = pd.DataFrame([row for s in students if _report_path(out_dir, s).is_file()
@@ -95,6 +99,14 @@ def grade_sent(assignment: str, name: str | None, content: bytes | None) -> Assi
 
 def _report_path(out_dir: Path, student: Path) -> Path:
     return out_dir / f"{student.name}.json"
+
+
+def _write_pages(folder: Path, student: str, reports: list[AssignmentReport]) -> None:
+    """Before the JSON report, which marks the student done for `resume`."""
+    folder.mkdir(exist_ok=True)
+    for report in reports:
+        (folder / f"{report.assignment}.html").write_text(page([report], student),
+                                                          encoding="utf-8")
 
 
 def _write_report(path: Path, reports: list[AssignmentReport]) -> None:

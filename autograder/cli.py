@@ -58,6 +58,7 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
     Example:
       autograder grade solutions/a2_training_loop
       autograder grade submission/ --format gradescope --out results/results.json
+      autograder grade submission/ --format html --out feedback.html
     """
     _grade_and_exit(path, assignment=assignment, fmt=fmt, out=out, public_only=False)
 
@@ -67,8 +68,8 @@ def grade_command(path: Path, assignment: str | None, fmt: str, out: Path | None
 @click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Grade only this one.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("grades"), show_default=True,
-              help="Where grades.csv, the LMS grade books and one <student>.json report each "
-                   "are written.")
+              help="Where grades.csv, the LMS grade books, one <student>.json report and one "
+                   "<student>/<assignment>.html feedback page each are written.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Students graded at once (each in its own sandboxed child).")
 @click.option("--resume", is_flag=True,

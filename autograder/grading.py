@@ -44,6 +44,7 @@ class CheckResult:
     message: str = ""
     detail: str = ""
     seconds: float | None = None  # how long the check ran, when it gave a verdict
+    figures: list[dict] = field(default_factory=list)  # {"title", "png_base64"}, for pages
 
 
 @dataclass
@@ -226,7 +227,7 @@ def _report(assignment: str, file: Path, checks: list[Check], records: list[dict
                                    check.points if status == PASSED else 0.0,
                                    0.0 if status == SKIPPED else check.points,
                                    check.hidden, status, verdict["message"], verdict["detail"],
-                                   verdict["seconds"]))
+                                   verdict["seconds"], verdict.get("figures", [])))
     return AssignmentReport(assignment, str(file), results, problems, child.log_tail)
 
 

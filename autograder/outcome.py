@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from autograder import limits
+from autograder.checks.figures import take as take_figures
 from autograder.checks.registry import Check
 from autograder.checks.support import CheckFailed, CheckSkipped
 from autograder.student_code import location, student_frames
@@ -28,6 +29,7 @@ class Outcome:
     status: str
     message: str = ""
     detail: str = ""
+    figures: list[dict] = field(default_factory=list)  # {"title", "png_base64"} (figures)
 
 
 def reset_global_state() -> None:
@@ -41,14 +43,16 @@ def reset_global_state() -> None:
 
 
 def run_check(check: Check, submission: ModuleType) -> Outcome:
+    """The check's verdict, with the pictures it attached while it ran."""
     reset_global_state()
+    take_figures()  # whatever an earlier check left behind is not this one's
     try:
         check.func(submission)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-        return classify(exc)
-    return Outcome(PASSED)
+        return replace(classify(exc), figures=take_figures())
+    return Outcome(PASSED, figures=take_figures())
 
 
 def classify(exc: BaseException) -> Outcome:

@@ -101,5 +101,6 @@ def submission(pytestconfig: pytest.Config) -> Submission | SubmissionError:
 def record_outcome(record):
     def record_one(check, outcome: Outcome, seconds: float) -> None:
         record({"check": check.name, "status": outcome.status, "message": outcome.message,
-                "detail": outcome.detail, "seconds": round(seconds, 3)})
+                "detail": outcome.detail, "seconds": round(seconds, 3),
+                "figures": outcome.figures})
     return record_one

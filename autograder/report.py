@@ -1,4 +1,5 @@
-"""Write grading reports: a table for people, JSON for tools, Gradescope's results.json."""
+"""Write grading reports: a table for people, JSON for tools, Gradescope's results.json,
+and a feedback page (HTML, one page holding every assignment graded)."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.grading import AssignmentReport
+from autograder.html_report import page
 from autograder.outcome import ERROR, PASSED, SKIPPED
 
-FORMATS = ("table", "json", "gradescope")
+FORMATS = ("table", "json", "gradescope", "html")
 _STYLE = {PASSED: "green", ERROR: "magenta", SKIPPED: "yellow"}
 
 
@@ -24,6 +26,8 @@ def render(reports: list[AssignmentReport], fmt: str, console: Console) -> None:
                 console.print(f"  [yellow]isolation:[/] {escape(report.isolation)}")
     elif fmt == "json":
         console.print_json(json.dumps([r.to_dict() for r in reports]))
+    elif fmt == "html":
+        console.out(page(reports), highlight=False)
     else:
         console.print_json(json.dumps(gradescope(reports)))
 

@@ -7,14 +7,16 @@ from types import ModuleType
 import torch
 import torch.nn.functional as F
 
+from autograder.checks import figures
 from autograder.checks.instruments import (
     ACCUMULATED,
+    FRESH,
     NO_BACKWARD,
     WIPED,
     ForwardRecorder,
     StepRecorder,
 )
-from autograder.checks.registry import checker
+from autograder.checks.registry import checker, threshold
 from autograder.checks.sst2_setting import (
     SST2_EPOCHS,
     SST2_SEED,
@@ -52,6 +54,7 @@ EVAL_BATCHES = [8, 8, 8, 8, 1]
 # minimum, room for correct variants (other initialisation, py dtype, …), while a
 # loop that never calls zero_grad reaches about 0.78 and fails.
 SST2_MIN_DEV_ACCURACY = 0.80
+SMOOTHING_STEPS = 50  # training losses are averaged over this many steps in the picture
 
 
 def _student_model(submission: ModuleType, vocab_size: int = TOY_VOCAB):
@@ -173,11 +176,15 @@ def zero_grad_once_per_batch(submission: ModuleType) -> None:
     model = OracleLogisticRegression()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     recorder = StepRecorder(model, optimizer)
+    norms: list[float] = []
+    optimizer.register_step_pre_hook(lambda *_: norms.append(_gradient_norm(model)))
     try:
         train_epoch(model, toy_loader(LOOP_BATCHES), optimizer, CPU)
     finally:
         recorder.close()
     batches, steps = len(LOOP_BATCHES), recorder.steps
+    if any(step != FRESH for step in steps):
+        _attach_gradient_norms(norms)
     if not steps:
         fail(f"`optimizer.step()` was never called in `train_epoch` over {batches} batches; "
              "the model cannot learn.")
@@ -197,6 +204,20 @@ def zero_grad_once_per_batch(submission: ModuleType) -> None:
         fail(f"{cause}: at step {first} `.grad` still held gradients of earlier batches, "
              "so each step follows their sum. Call `optimizer.zero_grad()` inside the batch "
              "loop, before the forward pass or after `optimizer.step()`.")
+
+
+def _gradient_norm(model: torch.nn.Module) -> float:
+    grads = [p.grad.detach().flatten() for p in model.parameters() if p.grad is not None]
+    return torch.cat(grads).norm().item() if grads else 0.0
+
+
+def _attach_gradient_norms(norms: list[float]) -> None:
+    """Accumulated gradients grow step after step; wiped ones are zero at every step."""
+    fig, (ax,) = figures.new_figure()
+    figures.line_plot(ax, range(1, len(norms) + 1), {"norm of .grad at step": norms},
+                      xlabel="optimizer step", ylabel="gradient norm")
+    ax.set_title("what each optimizer.step() saw (correct code: one batch's gradient)")
+    figures.attach("gradient norm at each optimizer step of your train_epoch", fig)
 
 
 @check(points=2)
@@ -258,19 +279,70 @@ def _mean_of_batch_accuracies(model, loader) -> float:
     return sum(accuracies) / len(accuracies)
 
 
-def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> float:
-    """Train the student's model with their `train` as the grader does; dev accuracy."""
+def sst2_run(submission: ModuleType, seed: int = SST2_SEED,
+             curves: dict | None = None) -> float:
+    """Train the student's model with their `train` as the grader does; dev accuracy.
+    With `curves`, also the loss of every training step ("loss", seen by the grader) and
+    what `train` returned ("history", the student's word)."""
     train = require(submission, "train")
-    return trained_dev_accuracy(
-        lambda vocab_size: _student_model(submission, vocab_size),
-        lambda model, train_loader, dev_loader, optimizer:
-            train(model, train_loader, dev_loader, optimizer, SST2_EPOCHS, CPU),
-        seed)
+
+    def build(vocab_size: int) -> torch.nn.Module:
+        model = _student_model(submission, vocab_size)
+        if curves is not None:
+            model.register_forward_hook(_training_loss_recorder(curves.setdefault("loss", [])))
+        return model
+
+    def fit(model, train_loader, dev_loader, optimizer) -> None:
+        history = train(model, train_loader, dev_loader, optimizer, SST2_EPOCHS, CPU)
+        if curves is not None:
+            curves["history"] = history
+
+    return trained_dev_accuracy(build, fit, seed)
+
+
+def _training_loss_recorder(losses: list[float]):
+    def record(module, args, out) -> None:
+        loss = out.get("loss") if isinstance(out, dict) else None
+        if module.training and isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            losses.append(loss.item())
+    return record
 
 
 def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
     """The run the threshold is calibrated on (benchmarks/calibrate.py): (accuracy, what ran)."""
     return sst2_run(submission, seed), f"{SST2_EPOCHS} epochs"
+
+
+def _attach_sst2_curves(curves: dict, accuracy: float) -> None:
+    """The grader's run in two panels: training loss per step (smoothed), and the dev
+    accuracy `train` reported per epoch against the threshold."""
+    losses = curves.get("loss", [])
+    fig, (loss_ax, dev_ax) = figures.new_figure(panels=2)
+    means = [sum(chunk) / len(chunk) for chunk in
+             (losses[i:i + SMOOTHING_STEPS] for i in range(0, len(losses), SMOOTHING_STEPS))]
+    steps = [min(i + SMOOTHING_STEPS, len(losses)) for i in range(0, len(losses),
+                                                                   SMOOTHING_STEPS)]
+    figures.line_plot(loss_ax, steps, {f"training loss (mean of {SMOOTHING_STEPS} steps)":
+                                       means}, xlabel="training step", ylabel="loss")
+    reported = _reported_dev_accuracies(curves.get("history"))
+    minimum = threshold("a2_training_loop.sst2_dev_accuracy")
+    figures.line_plot(dev_ax, range(1, len(reported) + 1),
+                      {"dev_acc your train returned": reported},
+                      xlabel="epoch", ylabel="dev accuracy",
+                      reference=(f"expected at least {minimum}", minimum))
+    dev_ax.set_title(f"final dev accuracy measured by the grader: {accuracy:.4f}")
+    figures.attach(f"the grader's SST-2 run of your train ({SST2_EPOCHS} epochs)", fig)
+
+
+def _reported_dev_accuracies(history) -> list[float]:
+    """The `dev_acc` of each epoch record, as far as they read as numbers."""
+    reported = []
+    for record in history if isinstance(history, list) else []:
+        try:
+            reported.append(float(record["dev_acc"]))
+        except (TypeError, KeyError, ValueError, RuntimeError):
+            break
+    return reported
 
 
 @check(points=3, threshold=SST2_MIN_DEV_ACCURACY)
@@ -280,8 +352,12 @@ def sst2_dev_accuracy(submission: ModuleType) -> None:
     The student's model trained by their `train` (Adam 0.01, batch 64, 2 epochs, seed 0)
     reaches 0.80 dev accuracy.
     """
+    curves: dict = {}
+    accuracy = sst2_run(submission, curves=curves)
+    _attach_sst2_curves(curves, accuracy)
     require_dev_accuracy(
-        "a2_training_loop.sst2_dev_accuracy", sst2_run(submission),
+        "a2_training_loop.sst2_dev_accuracy", accuracy,
         observed=f"after {SST2_EPOCHS} epochs of your `train` ({SST2_SETTING}) your model "
                  "reaches",
         reference="the reference reaches 0.82")
+

@@ -23,6 +23,7 @@ from types import ModuleType
 import torch
 from torch import nn
 
+from autograder.checks import figures
 from autograder.checks.registry import checker, threshold
 from autograder.checks.support import as_float, describe, fail, require, trusted
 from autograder.data.langid import Sentences, read_split
@@ -493,10 +494,12 @@ def grader_splits() -> tuple[Sentences, Sentences, Sentences]:
             read_split("dev").per_language(DEV_PER_LANGUAGE), read_split("test"))
 
 
-def trained_test_accuracy(submission: ModuleType, seed: int = GRADER_SEED) -> float:
+def trained_test_accuracy(submission: ModuleType, seed: int = GRADER_SEED,
+                          predictions: list | None = None) -> float:
     """Train with the student's train_detector within the grader's budget and score
     every test sentence. ngram_ids is memoised per text meanwhile, so collating the
-    same sentences again every epoch costs lookups, not hashing."""
+    same sentences again every epoch costs lookups, not hashing. `predictions`, when
+    given, receives (true language, predicted language) for each test sentence."""
     train_detector = require(submission, "train_detector")
     predict = require(submission, "predict")
     train, dev, test = grader_splits()
@@ -517,12 +520,27 @@ def trained_test_accuracy(submission: ModuleType, seed: int = GRADER_SEED) -> fl
         predicted = list(predict(model, list(languages), test.texts))
     if len(predicted) != len(test.texts):
         fail(f"`predict` returned {len(predicted)} labels for {len(test.texts)} texts.")
+    if predictions is not None:
+        predictions.extend(zip(test.langs, predicted, strict=True))
     return sum(p == y for p, y in zip(predicted, test.langs, strict=True)) / len(test.langs)
 
 
 def calibration_run(submission: ModuleType, seed: int) -> tuple[float, str]:
     accuracy = trained_test_accuracy(submission, seed)
     return accuracy, f"test accuracy after {GRADER_HYPERPARAMS['epochs']} epochs"
+
+
+def _attach_confusion_matrix(predictions: list, accuracy: float) -> None:
+    """Which languages the detector confuses: a wrong language order shows as a permuted
+    diagonal, a weak model as scattered counts."""
+    from sklearn.metrics import confusion_matrix
+
+    languages = sorted({true for true, _ in predictions})
+    matrix = confusion_matrix([true for true, _ in predictions],
+                              [str(predicted) for _, predicted in predictions], labels=languages)
+    figures.attach_confusion_matrix(
+        f"test sentences by true and predicted language (accuracy {accuracy:.4f})",
+        matrix, languages)
 
 
 @check(points=4, threshold=MIN_TEST_ACCURACY)
@@ -533,7 +551,9 @@ def held_out_accuracy(submission: ModuleType) -> None:
     `epochs=3, seed=0`, then `predict` on all 12,000 test sentences: accuracy at least
     the calibrated threshold.
     """
-    accuracy = trained_test_accuracy(submission)
+    predictions: list = []
+    accuracy = trained_test_accuracy(submission, predictions=predictions)
+    _attach_confusion_matrix(predictions, accuracy)
     limit = threshold("a7_langid.held_out_accuracy")
     if accuracy < limit:
         fail(f"trained by your `train_detector` on {TRAIN_PER_LANGUAGE} sentences per "
