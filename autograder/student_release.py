@@ -28,7 +28,7 @@ from autograder.checks.registry import REFERENCE_TIMES, datasets_for
 from autograder.data.manifest import MANIFEST_PATH, fetch_hint
 from autograder.paths import REPO_ROOT
 from autograder.release import RELEASE, SOLUTIONS
-from autograder.submission import SKIP_TAG, _is_experiment, _is_grader_cell, _without_magics
+from autograder.submission import SKIP_TAG, is_experiment, is_grader_cell, without_magics
 
 PACKAGE = Path(__file__).resolve().parent
 KIT = "kit"
@@ -157,7 +157,7 @@ def stub_module(notebook: Path) -> str:
     for cell in cells:
         if cell.cell_type == "markdown":
             parts.append("# %% [markdown]\n" + _as_comment(cell.source))
-        elif cell.cell_type == "code" and not _is_grader_cell(cell):
+        elif cell.cell_type == "code" and not is_grader_cell(cell):
             parts.append("# %%\n" + _code(cell))
     return "\n\n\n".join(parts) + "\n"
 
@@ -167,8 +167,8 @@ def _as_comment(text: str) -> str:
 
 
 def _code(cell) -> str:
-    source = _without_magics(cell.source)
-    if not _is_experiment(cell):
+    source = without_magics(cell.source)
+    if not is_experiment(cell):
         return source
     body = "\n".join(f"    {line}".rstrip() for line in source.splitlines())
     return f'if __name__ == "__main__":  # a cell tagged {SKIP_TAG}\n{body}'

@@ -82,26 +82,26 @@ def _code_units(path: Path) -> list[tuple[str, str]]:
         ) from exc
     units = []
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code" or _is_grader_cell(cell) or _is_experiment(cell):
+        if cell.cell_type != "code" or is_grader_cell(cell) or is_experiment(cell):
             continue
         filename = f"<{path.name}, cell {number}>"
-        source = _without_magics(cell.source)
+        source = without_magics(cell.source)
         register_source(filename)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         units.append((filename, source))
     return units
 
 
-def _is_grader_cell(cell) -> bool:
+def is_grader_cell(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _is_experiment(cell) -> bool:
+def is_experiment(cell) -> bool:
     return SKIP_TAG in cell.metadata.get("tags", [])
 
 
-def _without_magics(source: str) -> str:
+def without_magics(source: str) -> str:
     """Comment out IPython magics and shell escapes so the cell parses as Python."""
     return "\n".join(
         "# " + line if line.lstrip().startswith(("%", "!")) else line
