@@ -15,6 +15,7 @@ from rich.console import Console
 from autograder import gradescope
 from autograder.batch import grade_students
 from autograder.checks import ASSIGNMENTS
+from autograder.checks.stand_ins import have_trusted_versions
 from autograder.classroom import classroom_command
 from autograder.data.fetch import fetch_dataset
 from autograder.data.manifest import DATA_DIR_ENV, DataError, data_dir
@@ -29,7 +30,8 @@ from autograder.student_release import StudentReleaseError, write_student_releas
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help=f"Where datasets live (default: ${DATA_DIR_ENV}, else datasets/).")
+              help=f"Where datasets live (default: ${DATA_DIR_ENV}, else the kit's datasets/, "
+                   "or the user data folder for a kit installed without its checkout).")
 def main(data_dir: Path | None) -> None:
     """Autograded neural-network assignments."""
     if data_dir is not None:
@@ -43,6 +45,12 @@ def main(data_dir: Path | None) -> None:
 def _stop(signum: int, frame) -> None:
     end_every_child()
     sys.exit(128 + signum)
+
+
+# The student kit has no trusted versions of the students' code (checks.stand_ins).
+OWN_VERSIONS_NOTE = ("note: where the grader runs a check with its own trusted version of "
+                     "another of your functions or classes, this kit runs it with yours, so "
+                     "one bug can fail several checks here: fix the first failure first.")
 
 
 @main.command("grade")
@@ -121,6 +129,8 @@ def _grade_and_exit(path: Path, *, assignment: str | None, fmt: str, out: Path |
         raise click.UsageError(str(exc)) from exc
     if out is None:
         render(reports, fmt, Console())
+        if exit_code(reports) and not have_trusted_versions():
+            click.echo(OWN_VERSIONS_NOTE)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", encoding="utf-8") as handle:

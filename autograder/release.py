@@ -12,10 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.paths import REPO_ROOT
+from autograder.paths import REPO_ROOT, kit_path
 
 SOLUTIONS = REPO_ROOT / "solutions"
-RELEASE = REPO_ROOT / "assignments"
+RELEASE = kit_path("assignments")  # the stubs as released
 
 
 class ReleaseError(Exception):

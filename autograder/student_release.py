@@ -3,14 +3,15 @@
     DIR/README.md                         the two commands: install the kit, check your work
     DIR/<assignment>/<assignment>.ipynb   the nbgrader stub, as in assignments/
     DIR/<assignment>/<assignment>.py      the same stub as a module, for those who use an editor
-    DIR/kit/                              the student package, installed with `pip install -e kit`
+    DIR/kit/                              the student package, installed with `pip install kit`
 
-The kit is this package copied without its hidden checks (`checks/hidden`) and the
-instructor's tools, with the measured times of the public checks only, a pyproject.toml
-with the kit's own dependencies, the data manifest (so `autograder data fetch` works) and
-the stubs again under `kit/assignments/`, where the grader tells a notebook left as
-released from a worked one (`submitted_file`). It is installed editable because the kit
-finds its manifest and those stubs beside its package (`autograder.paths`). Never
+The kit is this package copied without its hidden checks (`checks/hidden`), the trusted
+versions of the students' code that checks run in place of theirs (`checks/trusted`:
+solutions) and the instructor's tools, with the measured times of the public checks only
+and a pyproject.toml with the kit's own dependencies. Its `bundled/` folder holds the
+data manifest (so `autograder data fetch` works) and the stubs again, from which the
+grader tells a notebook left as released from a worked one (`submitted_file`); found
+there by `paths.kit_path`, they let the kit install as a plain package. Never
 solutions/, tests/ or fixtures.
 """
 from __future__ import annotations
@@ -25,17 +26,18 @@ import nbformat
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.checks.registry import REFERENCE_TIMES, datasets_for
-from autograder.data.manifest import MANIFEST_PATH, fetch_hint
-from autograder.paths import REPO_ROOT
+from autograder.data.manifest import DATA_DIR_ENV, MANIFEST_PATH, fetch_hint
+from autograder.paths import BUNDLED, REPO_ROOT
 from autograder.release import RELEASE, SOLUTIONS
 from autograder.submission import SKIP_TAG, is_experiment, is_grader_cell, without_magics
 
 PACKAGE = Path(__file__).resolve().parent
 KIT = "kit"
 STUDENT_DISTRIBUTION = "nn-autograder-student"
-# Paths in the package that students never get: the hidden checks, and instructor tools
-# nothing a student runs imports (README check tables, nbgrader's feedback preprocessor).
-INSTRUCTOR_ONLY = ("checks/hidden", "check_tables.py", "feedback.py")
+# Paths in the package that students never get: the hidden checks, the trusted versions
+# of their code (solutions), and instructor tools nothing a student runs imports (README
+# check tables, nbgrader's feedback preprocessor).
+INSTRUCTOR_ONLY = ("checks/hidden", "checks/trusted", "check_tables.py", "feedback.py")
 _BUILD_LEFTOVERS = ("__pycache__", ".pyc")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TIMES_LINE = re.compile(r'"(?P<id>[^"]+)"\s*=')
@@ -59,9 +61,9 @@ def write_student_release(destination: Path, *,
     kit = destination / KIT
     _copy_package(kit)
     (kit / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
-    _copy_into(kit, [MANIFEST_PATH, MANIFEST_PATH.with_name("README.md")])
+    _bundle(kit, MANIFEST_PATH)
     for assignment, stub in stubs.items():
-        _copy_into(kit, [stub])
+        _bundle(kit, stub)
         folder = destination / assignment
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -98,12 +100,12 @@ def _not_for_students(directory: str, names: list[str]) -> set[str]:
             or name.endswith(_BUILD_LEFTOVERS)}
 
 
-def _copy_into(kit: Path, files: list[Path]) -> None:
-    """Copy each file to the same place under `kit` as it has in the repository."""
-    for file in files:
-        target = kit / file.relative_to(REPO_ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, target)
+def _bundle(kit: Path, file: Path) -> None:
+    """Copy a file the kit reads from the checkout into the kit's package, under
+    `bundled/` at its place in the repository (where `paths.kit_path` looks first)."""
+    target = kit / BUNDLED.relative_to(REPO_ROOT) / file.relative_to(REPO_ROOT)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target)
 
 
 def public_reference_times() -> str:
@@ -183,13 +185,13 @@ def student_readme(assignments: tuple[str, ...]) -> str:
     return (
         "# Your assignments\n\n"
         "Install the kit once, from this folder (Python 3.11 or newer):\n\n"
-        f"    pip install -e {KIT}\n\n"
-        f"(keep the `-e`: the kit reads its data list and the original stubs from `{KIT}/`).\n\n"
+        f"    pip install ./{KIT}\n\n"
         "Then check your work on an assignment, from this folder:\n\n"
         f"    autograder check {first}\n\n"
         f"Write your code in `{first}/{first}.ipynb`, or in `{first}/{first}.py` if you "
         "prefer an editor; the check grades the one you changed. It runs the public checks "
         "only: hidden checks run when your work is graded.\n"
-        + (f"\nSome assignments read data; fetch it once before checking them:\n\n{fetch}"
-           if data else "")
+        + (f"\nSome assignments read data; fetch it once before checking them (it goes to "
+           f"your user data folder; `autograder --data-dir DIR ...` or the environment "
+           f"variable {DATA_DIR_ENV} puts it elsewhere):\n\n{fetch}" if data else "")
         + "\nAssignments in this release: " + ", ".join(assignments) + ".\n")

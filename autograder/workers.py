@@ -38,6 +38,7 @@ from autograder.sandbox import (
 )
 
 WORKER_START_S = 600.0  # importing torch and lightning on a loaded machine
+KEPT_SIGNATURES = 2  # see WarmPool._take
 REPLY_MARGIN_S = 30.0  # beyond the child's own limit, which the worker enforces
 _COLD_PYTEST = [sys.executable, "-m", "pytest", "-p", "autograder.pytest_plugin"]
 # bubblewrap's --die-with-parent follows the *thread* that started it: workers are started
@@ -94,8 +95,9 @@ class WarmWorker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             text=True).result()
         if self._read(WORKER_START_S) is None:
+            tail = self._log_tail()  # before close(), which closes the log
             self.close()
-            raise WorkerError(f"a warm grading worker did not start: {self._log_tail()}")
+            raise WorkerError(f"a warm grading worker did not start: {tail}")
 
     @property
     def alive(self) -> bool:
@@ -138,6 +140,7 @@ class WarmPool:
 
     def __init__(self) -> None:
         self._idle: list[WarmWorker] = []
+        self._recent: list[tuple] = []  # signatures, the most recently asked for first
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -152,15 +155,22 @@ class WarmPool:
                     self._idle.append(worker)
 
     def _take(self, signature: tuple) -> WarmWorker | None:
-        """An idle worker with these mounts; idle workers with others are closed, as a
-        changed data folder or course file means the old ones will not be asked again."""
+        """An idle worker with these mounts. Idle workers of the KEPT_SIGNATURES most
+        recently asked-for signatures stay (a grader that alternates between two course
+        files keeps both warm: a worker takes seconds to start); others are closed, as a
+        data folder or course file no longer in use will not be asked for again."""
         with self._lock:
-            matching = [w for w in self._idle if w.signature == signature and w.alive]
-            stale = [w for w in self._idle if w.signature != signature or not w.alive]
-            self._idle = matching[1:]
+            others = [s for s in self._recent if s != signature]
+            self._recent = [signature, *others][:KEPT_SIGNATURES]
+            kept = set(self._recent)
+            stale = [w for w in self._idle if w.signature not in kept or not w.alive]
+            self._idle = [w for w in self._idle if w not in stale]
+            match = next((w for w in self._idle if w.signature == signature), None)
+            if match is not None:
+                self._idle.remove(match)
         for worker in stale:
             worker.close()
-        return matching[0] if matching else None
+        return match
 
     def close(self) -> None:
         with self._lock:

@@ -47,6 +47,8 @@ FULL_MARKS = sum(c.points for c in checks_for(A2))
 # Time limits shortened for tests, through a course's autograder.toml.
 SHORT_CHECK_TIMEOUT_S = 5
 SHORT_ASSIGNMENT_TIMEOUT_S = 60  # well above the child's start-up (12 s on 2 busy cores)
+# For a grading stopped while loading: a warm worker's child starts in about a second.
+LOADING_ASSIGNMENT_TIMEOUT_S = 20
 # What one grading may take here before the shortened limits count as ignored.
 GRADING_BUDGET_S = 120
 
@@ -217,7 +219,8 @@ def test_endless_python_loop_while_loading_costs_its_statement_budget(short_time
 
 
 @pytest.mark.timeout(GRADING_BUDGET_S)
-def test_endless_loop_inside_one_c_call_while_loading_stops_the_whole_child(short_time_limits):
+def test_endless_loop_inside_one_c_call_while_loading_stops_the_whole_child(course_config):
+    course_config(f"[time_limits]\nassignment_s = {LOADING_ASSIGNMENT_TIMEOUT_S}\n")
     # a loop inside one C call cannot be interrupted: the assignment's limit stops the child
     report = grade_file(A2, FIXTURES / "endless_default_argument.py")
     assert report.score == 0

@@ -33,8 +33,8 @@ from autograder.checks.support import (
 )
 from autograder.checks.toy_data import (
     TOY_VOCAB,
-    OracleLogisticRegression,
     accuracy_from_logits,
+    loop_model,
     toy_bow,
     toy_loader,
 )
@@ -144,7 +144,7 @@ def train_epoch_returns_mean_loss(submission: ModuleType) -> None:
     The unweighted mean of per-batch losses (sum, size-weighted mean, last loss are named).
     """
     train_epoch = require(submission, "train_epoch")
-    model = OracleLogisticRegression()
+    model = loop_model(submission)
     loader = toy_loader(LOOP_BATCHES)
     with torch.no_grad():  # lr = 0 keeps the weights still, so the losses are known
         losses = [model(b["X"], b["y"])["loss"].item() for b in loader]
@@ -173,7 +173,7 @@ def zero_grad_once_per_batch(submission: ModuleType) -> None:
     correct style passes.
     """
     train_epoch = require(submission, "train_epoch")
-    model = OracleLogisticRegression()
+    model = loop_model(submission)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     recorder = StepRecorder(model, optimizer)
     norms: list[float] = []
@@ -228,7 +228,7 @@ def evaluate_in_eval_mode_without_graph(submission: ModuleType) -> None:
     `inference_mode`).
     """
     evaluate = require(submission, "evaluate")
-    model = OracleLogisticRegression()
+    model = loop_model(submission)
     model.train()
     recorder = ForwardRecorder(model)
     evaluate(model, toy_loader(EVAL_BATCHES), CPU)
@@ -250,7 +250,7 @@ def evaluate_returns_accuracy(submission: ModuleType) -> None:
     The fraction correct over all examples (counts, percentages, per-batch means are named).
     """
     evaluate = require(submission, "evaluate")
-    model = OracleLogisticRegression(seed=3)
+    model = loop_model(submission, seed=3)
     loader = toy_loader(EVAL_BATCHES, seed=3)
     expected = accuracy_from_logits(model, loader)
     got = as_float(evaluate(model, loader, CPU), "the value returned by `evaluate`")

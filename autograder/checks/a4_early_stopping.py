@@ -1,11 +1,12 @@
 """Checks for a4: early stopping on SST-2.
 
-`EarlyStopping` is fed scripted dev accuracies, one property per check. The checks of
-`train_with_early_stopping` run it on the trusted oracle model and small seeded data,
-with a trusted `EarlyStopping` swapped in (a bug in the student's class costs its own
-checks only), and observe the run instead of reading the code: when the dev loader is
-iterated, after how many optimizer steps, with which weights, and what the model holds
-when the function returns.
+`EarlyStopping` is fed scripted dev accuracies, one property per check, and judged
+against the contract's rule written down as data. The checks of
+`train_with_early_stopping` run it on small seeded data with the trusted model and a
+trusted `EarlyStopping` swapped in where the kit has them (`checks.stand_ins`: a bug in
+the student's class then costs its own checks only), and observe the run instead of
+reading the code: when the dev loader is iterated, after how many optimizer steps, with
+which weights, and what the model holds when the function returns.
 """
 from __future__ import annotations
 
@@ -26,12 +27,9 @@ from autograder.checks.sst2_setting import (
     seeded_sst2_loaders,
     sst2_optimizer,
 )
+from autograder.checks.stand_ins import trusted_module
 from autograder.checks.support import CPU, as_float, describe, fail, require, trusted
-from autograder.checks.toy_data import (
-    OracleLogisticRegression,
-    accuracy_from_logits,
-    toy_split_loaders,
-)
+from autograder.checks.toy_data import accuracy_from_logits, loop_model, toy_split_loaders
 
 check = checker("a4_early_stopping", datasets=("sst2",))
 
@@ -63,30 +61,6 @@ SST2_RUN = {"max_epochs": 3, "eval_every": 100, "patience": 3}
 # a best about as high (MEASUREMENTS.md), so the stop is observed directly, from the
 # optimizer's step count; evaluating after every step stops at step 9 with 0.553.
 SST2_MIN_DEV_ACCURACY = 0.80
-
-
-class TrustedEarlyStopping:
-    """The contract's rule: improvement is strictly greater; stop once
-    intervals_since_improvement > patience."""
-
-    def __init__(self, patience: int = 3):
-        self.patience = patience
-        self.best_score = -math.inf
-        self.intervals_since_improvement = 0
-
-    def step(self, dev_acc: float) -> bool:
-        score = float(dev_acc)
-        if score > self.best_score:
-            self.best_score, self.intervals_since_improvement = score, 0
-        else:
-            self.intervals_since_improvement += 1
-        return self.intervals_since_improvement > self.patience
-
-
-def _stop_index(accuracies: list[float], patience: int) -> int | None:
-    """Where the contract's rule stops on this sequence, or None."""
-    stopper = TrustedEarlyStopping(patience)
-    return next((i for i, acc in enumerate(accuracies) if stopper.step(acc)), None)
 
 
 # ------------------------------------------------------------------ EarlyStopping
@@ -122,11 +96,15 @@ def _verdicts(flags: list[bool]) -> str:
 
 
 # Accuracies rise, then never improve again and never tie the best: only the count of
-# evaluations without improvement decides when to stop.
+# evaluations without improvement decides when to stop. Each row: (patience, the dev
+# accuracies, intervals_since_improvement after each one, the index of the evaluation at
+# which the rule stops). The counts and the stop follow the contract's rule (improvement
+# is strictly greater; stop once intervals_since_improvement > patience), written down as
+# data so that no student's EarlyStopping computes what theirs is compared with.
 STOP_SEQUENCES = (
-    (2, [0.50, 0.60, 0.58, 0.55, 0.57, 0.59]),
-    (3, [0.70, 0.72, 0.74, 0.71, 0.73, 0.69, 0.70, 0.735]),
-    (1, [0.80, 0.79, 0.78, 0.70]),
+    (2, [0.50, 0.60, 0.58, 0.55, 0.57, 0.59], [0, 0, 1, 2, 3, 4], 4),
+    (3, [0.70, 0.72, 0.74, 0.71, 0.73, 0.69, 0.70, 0.735], [0, 0, 0, 1, 2, 3, 4, 5], 6),
+    (1, [0.80, 0.79, 0.78, 0.70], [0, 1, 2, 3], 2),
 )
 
 
@@ -137,20 +115,16 @@ def stop_rule_waits_for_patience(submission: ModuleType) -> None:
     On scripted dev accuracies (no ties, patience 1-3), `step` returns True exactly when
     `intervals_since_improvement > patience` (`>=` is named).
     """
-    for patience, accuracies in STOP_SEQUENCES:
+    for patience, accuracies, counts, expected in STOP_SEQUENCES:
         stopper = _stopper(submission, patience)
         flags = []
         for acc in accuracies:
             flags.append(_decision(stopper, acc))
             if flags[-1]:
                 break
-        expected = _stop_index(accuracies, patience)
         got = len(flags) - 1 if flags[-1] else None
         if got == expected:
             continue
-        reference = TrustedEarlyStopping(patience)
-        counts = [(reference.step(acc), reference.intervals_since_improvement)[1]
-                  for acc in accuracies]
         fed = f"with patience={patience}, fed the dev accuracies {accuracies[:len(flags)]}"
         rule = (f"the rule stops when intervals_since_improvement > patience, here at the "
                 f"{_ordinal(counts[expected])} evaluation without improvement")
@@ -192,17 +166,21 @@ def _run_early_stopping(submission: ModuleType, model: nn.Module,
                         optimizer: torch.optim.Optimizer, train_loader, dev_loader, *,
                         max_epochs: int, eval_every: int, patience: int,
                         keep_weights: bool = True) -> RecordedRun:
-    """Record the student's train_with_early_stopping, run with a trusted EarlyStopping."""
+    """Record the student's train_with_early_stopping, run with a trusted EarlyStopping
+    where the kit has one (the student kit runs their own)."""
     train_with_early_stopping = require(submission, "train_with_early_stopping")
+    stand_ins = trusted_module("early_stopping")
     # Only a class the student defines is swapped: nothing is added to their namespace.
-    swap = {"EarlyStopping": TrustedEarlyStopping} if hasattr(submission, "EarlyStopping") else {}
+    swap = {}
+    if stand_ins is not None and hasattr(submission, "EarlyStopping"):
+        swap["EarlyStopping"] = stand_ins.TrustedEarlyStopping
     try:
         with trusted(submission, **swap):
             return run_student(train_with_early_stopping, model, optimizer, train_loader,
                                dev_loader, max_epochs, eval_every, patience, CPU,
                                keep_weights=keep_weights)
     except AttributeError as exc:
-        if isinstance(getattr(exc, "obj", None), TrustedEarlyStopping):
+        if swap and isinstance(getattr(exc, "obj", None), swap["EarlyStopping"]):
             fail(f"the grader runs `train_with_early_stopping` with a trusted `EarlyStopping` "
                  f"that has only the contract's `step`, `best_score`, "
                  f"`intervals_since_improvement` and `patience`; your function used "
@@ -213,15 +191,15 @@ def _run_early_stopping(submission: ModuleType, model: nn.Module,
 def _toy_run(submission: ModuleType, settings: dict) -> tuple[RecordedRun, nn.Module, Any]:
     train_loader, dev_loader = toy_split_loaders(TOY_TRAIN_BATCHES, TOY_DEV_BATCHES,
                                                  seed=TOY_DATA_SEED, label_noise=TOY_LABEL_NOISE)
-    model = OracleLogisticRegression(seed=TOY_MODEL_SEED)
+    model = loop_model(submission, seed=TOY_MODEL_SEED)
     optimizer = torch.optim.SGD(model.parameters(), lr=TOY_LR)
     run = _run_early_stopping(submission, model, optimizer, train_loader, dev_loader,
                               **settings)
     return run, model, dev_loader
 
 
-def _accuracy_of(weights: list[torch.Tensor], dev_loader) -> float:
-    model = OracleLogisticRegression()
+def _accuracy_of(submission: ModuleType, weights: list[torch.Tensor], dev_loader) -> float:
+    model = loop_model(submission)
     with torch.no_grad():
         for param, value in zip(model.parameters(), weights, strict=True):
             param.copy_(value)
@@ -276,7 +254,7 @@ def returns_best_and_history(submission: ModuleType) -> None:
              f"evaluated after steps {_short(evaluated)}; record one entry per evaluation, "
              "numbering steps globally across epochs from 1.")
     for step, acc in history:
-        measured = _accuracy_of(run.weights[step], dev_loader)
+        measured = _accuracy_of(submission, run.weights[step], dev_loader)
         if not math.isclose(acc, measured, abs_tol=ACCURACY_ATOL):
             fail(f"'history' says dev accuracy {acc:.6g} at step {step}; the model's dev "
                  f"accuracy after that step was {measured:.6g}.")
@@ -339,7 +317,7 @@ def restores_best_weights(submission: ModuleType) -> None:
     evaluated = run.evaluated_steps
     if not evaluated:
         fail("`train_with_early_stopping` never iterated the dev loader: nothing was evaluated.")
-    accuracies = [_accuracy_of(run.weights[step], dev_loader) for step in evaluated]
+    accuracies = [_accuracy_of(submission, run.weights[step], dev_loader) for step in evaluated]
     best = accuracies.index(max(accuracies))
     final = accuracy_from_logits(model, dev_loader)
     if math.isclose(final, accuracies[best], abs_tol=ACCURACY_ATOL):
@@ -364,7 +342,7 @@ def restores_best_weights(submission: ModuleType) -> None:
 def sst2_run(submission: ModuleType, seed: int = SST2_SEED) -> tuple[RecordedRun, float, int]:
     """The grader's SST-2 run: (what was observed, restored dev accuracy, steps available)."""
     train_loader, dev_loader, vocab_size = seeded_sst2_loaders(seed)
-    model = OracleLogisticRegression(vocab_size, seed=seed)
+    model = loop_model(submission, vocab_size, seed=seed)
     optimizer = sst2_optimizer(model)
     run = _run_early_stopping(submission, model, optimizer, train_loader, dev_loader,
                               **SST2_RUN, keep_weights=False)

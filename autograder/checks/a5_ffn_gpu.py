@@ -2,9 +2,10 @@
 
 The architecture is observed through the layers `forward` really calls (recorded with
 a torch function mode), so a layer kept out of `parameters()` is still seen and blamed
-on registration alone. `train_model` and `predict` run on a trusted net and small
-seeded data (a bug in the student's net costs its own checks only): the optimizer's
-steps, the gradient at the first step, and every dev pass are watched from outside.
+on registration alone. `train_model` and `predict` run on a trusted net where the kit
+has one (`checks.stand_ins`; a bug in the student's net then costs its own checks only),
+else on the student's own, and on small seeded data: the optimizer's steps, the gradient
+at the first step, and every dev pass are watched from outside.
 Device discipline is observed without a GPU on PyTorch's `meta` device
 (`checks/devices.py`); the GPU checks run only where CUDA is, and say "skipped: no
 CUDA device" elsewhere.
@@ -28,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from autograder.checks.devices import META, DeviceWatch, is_meta_only_error
 from autograder.checks.registry import checker, threshold
+from autograder.checks.stand_ins import trusted_or_own
 from autograder.checks.support import describe, fail, require, require_cuda
 from autograder.checks.toy_data import TOY_VOCAB, toy_split_loaders
 from autograder.data.sst2 import batch_loader, load_sst2_features
@@ -81,28 +83,16 @@ SST2_MIN_DEV_ACCURACY = 0.76
 GPU_ACCURACY_TOLERANCE = 0.02
 
 
-# ------------------------------------------------------------------ trusted parts
+# ------------------------------------------------------------------ toy runs: net and data
 
 
-class OracleFeedforwardNet(nn.Module):
-    """The contract's net, trusted: Linear, ReLU, Dropout per hidden layer, then logits."""
-
-    def __init__(self, input_dim: int, hidden_dims: list[int], num_classes: int = 2,
-                 dropout: float = 0.0):
-        super().__init__()
-        layers: list[nn.Module] = []
-        for width_in, width_out in pairwise([input_dim, *hidden_dims]):
-            layers += [nn.Linear(width_in, width_out), nn.ReLU(), nn.Dropout(dropout)]
-        layers.append(nn.Linear([input_dim, *hidden_dims][-1], num_classes))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.layers(X)
-
-
-def _oracle(dropout: float = 0.0, seed: int = 0) -> OracleFeedforwardNet:
+def _oracle(submission: ModuleType, dropout: float = 0.0, seed: int = 0) -> nn.Module:
+    """The seeded net `train_model` and `predict` are tested on: the trusted one, else (the
+    student kit) the student's own `FeedforwardNet`."""
+    net_class = trusted_or_own(submission, "feedforward", "OracleFeedforwardNet",
+                               own="FeedforwardNet")
     torch.manual_seed(seed)
-    return OracleFeedforwardNet(TOY_VOCAB, [8], 2, dropout)
+    return net_class(TOY_VOCAB, [8], 2, dropout)
 
 
 def _toy_loaders() -> tuple[DataLoader, DataLoader]:
@@ -466,7 +456,7 @@ def _cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
 def _watched_training(submission: ModuleType, num_epochs: int) -> tuple[TrainingWatch, object]:
     """Run the student's train_model on the trusted net and toy data, on the CPU."""
     train_model = require(submission, "train_model")
-    model = _oracle()
+    model = _oracle(submission)
     watch = TrainingWatch(model)
     train_loader, dev_loader = _toy_loaders()
     handle = register_optimizer_step_pre_hook(watch.on_step)
@@ -531,7 +521,7 @@ def predict_returns_cpu_labels(submission: ModuleType) -> None:
     Shape (N,), dtype int64, on the CPU, equal to the trusted net's argmax in loader order.
     """
     _, dev_loader = _toy_loaders()
-    model = _oracle()
+    model = _oracle(submission)
     expected = torch.cat([model(b["X"]).argmax(dim=1) for b in dev_loader]).detach()
     got = _predict(submission, model, dev_loader, torch.device("cpu"))
     n = len(expected)
@@ -596,7 +586,7 @@ def train_model_follows_device(submission: ModuleType) -> None:
     operator `meta` lacks is a grader error, never the student's fault.
     """
     train_model = require(submission, "train_model")
-    model = _oracle()
+    model = _oracle(submission)
     seen = _forward_devices(model)
     watch = DeviceWatch(model)
     train_loader, dev_loader = _toy_loaders()
@@ -629,7 +619,7 @@ def predict_follows_device(submission: ModuleType) -> None:
     CPU.
     """
     _, dev_loader = _toy_loaders()
-    model = _oracle().to(META)
+    model = _oracle(submission).to(META)
     seen = _forward_devices(model)
     got = _on_meta(lambda: _predict(submission, model, dev_loader, META), DeviceWatch(model))
     if not seen:
@@ -708,7 +698,7 @@ def gpu_training_runs_on_cuda(submission: ModuleType) -> None:
     """
     require_cuda()
     train_model = require(submission, "train_model")
-    model = _oracle()
+    model = _oracle(submission)
     seen = _forward_devices(model)
     watch = DeviceWatch(model, torch.device("cuda"))
     train_loader, dev_loader = _toy_loaders()

@@ -1,13 +1,14 @@
 """Checks for a7: an embedding-bag language detector in the style of Google's CLD3.
 
-Each step of the pipeline is judged on its own. `ngram_ids` runs with a trusted
-`char_ngrams` swapped in; `collate` is compared with the student's own `ngram_ids`
-(bags of the same text must agree); the detector's bags are watched with forward
-hooks and their outputs recomputed by hand; `predict` runs on a rigged model whose
-answer the grader knows. Hash stability is observed in fresh Python processes started
-with different `PYTHONHASHSEED`s, since Python's `hash()` of a string is salted per
-process. One end-to-end check trains the student's `train_detector` within the
-grader's budget and measures test accuracy.
+Each step of the pipeline is judged on its own. `char_ngrams` and `ngram_ids` are
+compared with n-grams and counts written out as data; `ngram_ids` runs with a trusted
+`char_ngrams` swapped in, and the detector on trusted features (checks.stand_ins);
+`collate` is compared with the student's own `ngram_ids` (bags of the same text must
+agree); the detector's bags are watched with forward hooks and their outputs recomputed
+by hand; `predict` runs on a rigged model whose answer the grader knows. Hash stability
+is observed in fresh Python processes started with different `PYTHONHASHSEED`s, since
+Python's `hash()` of a string is salted per process. One end-to-end check trains the
+student's `train_detector` within the grader's budget and measures test accuracy.
 """
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import zlib
-from collections import Counter
 from types import ModuleType
 
 import torch
@@ -25,6 +24,7 @@ from torch import nn
 
 from autograder.checks import figures
 from autograder.checks.registry import checker, threshold
+from autograder.checks.stand_ins import trusted_or_own
 from autograder.checks.support import as_float, describe, fail, require, trusted
 from autograder.data.langid import Sentences, read_split
 
@@ -55,45 +55,17 @@ CHILD_TIMEOUT_S = 60  # a child that imports torch took up to ~30 s on a heavily
 PROBE_TEXTS = ("Der Hund schläft.", "Καλημέρα σας!", "vamos à praia", "Why not?")
 
 
-# ------------------------------------------------------------------ trusted versions
-
-
-def reference_char_ngrams(text: str, n: int) -> list[str]:
-    text = text.lower()
-    return [text[i:i + n] for i in range(len(text) - n + 1)]
-
-
-def reference_ngram_ids(text: str, n: int, num_buckets: int) -> tuple[list[int], list[float]]:
-    counts = Counter(reference_char_ngrams(text, n))
-    total = sum(counts.values())
-    ids = [zlib.crc32(gram.encode("utf-8")) % num_buckets for gram in counts]
-    return ids, [count / total for count in counts.values()]
-
-
-def reference_collate(texts: list[str], orders=ORDERS, num_buckets: int = 4096) -> dict:
-    features = {}
-    for n in orders:
-        ids, offsets, weights = [], [], []
-        for text in texts:
-            offsets.append(len(ids))
-            bag_ids, bag_weights = reference_ngram_ids(text, n, num_buckets)
-            ids += bag_ids
-            weights += bag_weights
-        features[n] = (torch.tensor(ids, dtype=torch.int64),
-                       torch.tensor(offsets, dtype=torch.int64),
-                       torch.tensor(weights, dtype=torch.float32))
-    return features
-
-
-def relative_frequencies(text: str, n: int) -> dict[str, float]:
-    counts = Counter(reference_char_ngrams(text, n))
-    total = sum(counts.values())
-    return {gram: count / total for gram, count in counts.items()}
-
-
 # ------------------------------------------------------------------------ char_ngrams
 
-NGRAM_CASES = (("Hello", 2), ("Hello", 1), ("abcab", 3), ("Ein Haus", 3), ("ΑΒΓ δ", 2))
+# (text, n, its n-grams): by the contract's rule, every overlapping n-gram of the
+# lowercased text in order, without padding, written out as data.
+NGRAM_CASES = (
+    ("Hello", 2, ["he", "el", "ll", "lo"]),
+    ("Hello", 1, ["h", "e", "l", "l", "o"]),
+    ("abcab", 3, ["abc", "bca", "cab"]),
+    ("Ein Haus", 3, ["ein", "in ", "n h", " ha", "hau", "aus"]),
+    ("ΑΒΓ δ", 2, ["αβ", "βγ", "γ ", " δ"]),
+)
 
 
 def _student_ngrams(submission: ModuleType, text: str, n: int) -> list:
@@ -111,8 +83,8 @@ def char_ngrams_overlapping_in_order(submission: ModuleType) -> None:
     The n-grams of five texts for n = 1-3, Greek and a space included; a dropped last
     n-gram, a text not lowercased, padding and non-overlapping n-grams are named.
     """
-    for text, n in NGRAM_CASES:
-        got, expected = _student_ngrams(submission, text, n), reference_char_ngrams(text, n)
+    for text, n, expected in NGRAM_CASES:
+        got = _student_ngrams(submission, text, n)
         if got == expected:
             continue
         hint = ""
@@ -154,6 +126,11 @@ def _bucket_sums(ids: list[int], weights: list[float]) -> dict[int, float]:
     return sums
 
 
+def _trusted_char_ngrams(submission: ModuleType):
+    """The grader's `char_ngrams` where the kit has it, else the student's (checks.stand_ins)."""
+    return trusted_or_own(submission, "langid", "reference_char_ngrams", own="char_ngrams")
+
+
 RANGE_CASES = (("Guten Morgen, Anna!", 2, 7), ("ça va bien", 3, 5), ("привет мир", 1, 3),
                ("long enough text", 3, 1 << 20))
 
@@ -165,7 +142,7 @@ def ngram_ids_in_range(submission: ModuleType) -> None:
     With 3, 5, 7 and 2^20 buckets (a hash taken modulo a constant is named); run with a
     trusted `char_ngrams`, as are the weight checks.
     """
-    with trusted(submission, char_ngrams=reference_char_ngrams):
+    with trusted(submission, char_ngrams=_trusted_char_ngrams(submission)):
         for text, n, buckets in RANGE_CASES:
             ids, _ = _student_ids(submission, text, n, buckets)
             bad = [i for i in ids if not 0 <= i < buckets]
@@ -178,7 +155,14 @@ def ngram_ids_in_range(submission: ModuleType) -> None:
                  f"outside [0, {buckets}).{hint}")
 
 
-WEIGHT_CASES = (("banana", 2), ("Mississippi", 1), ("aaa aaa", 3), ("Tom ate.", 2))
+# (text, n, how often each n-gram occurs): by the contract's rule, the n-grams of the
+# lowercased text, overlapping, counted in the order they first occur, written out as data.
+WEIGHT_CASES = (
+    ("banana", 2, {"ba": 1, "an": 2, "na": 2}),
+    ("Mississippi", 1, {"m": 1, "i": 4, "s": 4, "p": 2}),
+    ("aaa aaa", 3, {"aaa": 2, "aa ": 1, "a a": 1, " aa": 1}),
+    ("Tom ate.", 2, {"to": 1, "om": 1, "m ": 1, " a": 1, "at": 1, "te": 1, "e.": 1}),
+)
 
 
 @check(points=2)
@@ -190,19 +174,17 @@ def ngram_weights_are_relative_frequencies(submission: ModuleType) -> None:
     collisions pass; raw counts and repeated n-grams are named.
     """
     buckets = 1 << 20
-    with trusted(submission, char_ngrams=reference_char_ngrams):
-        for text, n in WEIGHT_CASES:
-            frequencies = relative_frequencies(text, n)
+    with trusted(submission, char_ngrams=_trusted_char_ngrams(submission)):
+        for text, n, counts in WEIGHT_CASES:
             expected: dict[int, float] = {}
-            for gram, frequency in frequencies.items():
+            for gram, count in counts.items():
                 bucket = _bucket_of(submission, gram, n, buckets)
-                expected[bucket] = expected.get(bucket, 0.0) + frequency
+                expected[bucket] = expected.get(bucket, 0.0) + count / sum(counts.values())
             ids, weights = _student_ids(submission, text, n, buckets)
             got = _bucket_sums(ids, weights)
             if set(got) == set(expected) and all(
                     abs(got[b] - expected[b]) <= WEIGHT_ATOL for b in expected):
                 continue
-            counts = Counter(reference_char_ngrams(text, n))
             shown = ", ".join(f"{g!r}: {c}" for g, c in counts.items())
             hint = ""
             if abs(sum(weights) - sum(counts.values())) < WEIGHT_ATOL:
@@ -390,6 +372,12 @@ def _detector(submission: ModuleType, orders=ORDERS) -> nn.Module:
                                                    orders=orders)
 
 
+def _trusted_features(submission: ModuleType, orders) -> dict:
+    """DETECTOR_TEXTS collated by a trusted `collate`, so the detector is judged on its own."""
+    collate = trusted_or_own(submission, "langid", "reference_collate", own="collate")
+    return collate(list(DETECTOR_TEXTS), orders=orders, num_buckets=DETECTOR_BUCKETS)
+
+
 def _bags(model: nn.Module) -> list[nn.EmbeddingBag]:
     return [m for m in model.modules() if isinstance(m, nn.EmbeddingBag)]
 
@@ -419,7 +407,7 @@ def detector_has_one_weighted_bag_per_order(submission: ModuleType) -> None:
                 fail(f"{made} has an EmbeddingBag with mode={bag.mode!r} and "
                      f"{bag.num_embeddings} rows; expected mode='sum' (the per-sample weights "
                      f"make it a weighted mean) and num_buckets = {DETECTOR_BUCKETS} rows.")
-        features = reference_collate(list(DETECTOR_TEXTS), orders, DETECTOR_BUCKETS)
+        features = _trusted_features(submission, orders)
         with torch.no_grad():
             logits = model(features)
         expected_shape = (len(DETECTOR_TEXTS), DETECTOR_LANGUAGES)
@@ -437,7 +425,7 @@ def detector_bags_are_weighted_means(submission: ModuleType) -> None:
     equals Σ weight · row computed by hand from its table.
     """
     model = _detector(submission)
-    features = reference_collate(list(DETECTOR_TEXTS), ORDERS, DETECTOR_BUCKETS)
+    features = _trusted_features(submission, ORDERS)
     calls: list[tuple[nn.EmbeddingBag, tuple, dict, torch.Tensor]] = []
     handles = [bag.register_forward_hook(
         functools.partial(lambda bag, _m, args, kwargs, out: calls.append((bag, args, kwargs, out)),

@@ -1,17 +1,20 @@
-"""Small seeded data and a trusted model for checks that test training code.
+"""Small seeded data, and the model, for checks that test training code.
 
-Checks of `train_epoch`, `evaluate` and `train` run them on this oracle model, so
-a bug in the student's model cannot cost points in a check of their loop.
+Checks of `train_epoch`, `evaluate` and `train` run them on a trusted model where the
+kit has one (`checks.stand_ins`), so a bug in the student's model cannot cost points in
+a check of their loop; `accuracy_from_logits` is the grader's own measurement.
 """
 from __future__ import annotations
+
+from types import ModuleType
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from autograder.checks.stand_ins import trusted_or_own
 from autograder.data.sst2 import batch_loader
 
 TOY_VOCAB = 20
@@ -33,19 +36,14 @@ def toy_loader(batch_sizes: list[int], *, vocab: int = TOY_VOCAB, seed: int = 0)
     return batch_loader(sp.csr_matrix(X.numpy()), y.numpy(), batch_sizes[0], shuffle=False)
 
 
-class OracleLogisticRegression(nn.Module):
-    """The a2 contract, trusted: `forward(X, y=None) -> dict`."""
-
-    def __init__(self, vocab_size: int = TOY_VOCAB, seed: int = 0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.linear = nn.Linear(vocab_size, 1)
-
-    def forward(self, X: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        logits = self.linear(X).squeeze(-1)
-        probs = torch.sigmoid(logits)
-        loss = None if y is None else F.binary_cross_entropy_with_logits(logits, y.float())
-        return {"py_logits": logits, "py_probs": probs, "py": (probs > 0.5).long(), "loss": loss}
+def loop_model(submission: ModuleType, vocab_size: int = TOY_VOCAB, *, seed: int = 0) -> nn.Module:
+    """The seeded logistic regression under which the student's loops are tested: the
+    trusted one in the instructor's kit, else the student's own `BinaryLogisticRegression`
+    (a2's contract; a3's and a4's stubs give it)."""
+    model_class = trusted_or_own(submission, "toy_model", "OracleLogisticRegression",
+                                 own="BinaryLogisticRegression")
+    torch.manual_seed(seed)
+    return model_class(vocab_size)
 
 
 def accuracy_from_logits(model: nn.Module, loader) -> float:
@@ -60,22 +58,6 @@ def accuracy_from_logits(model: nn.Module, loader) -> float:
             total += len(batch["y"])
     model.train(was_training)
     return correct / total
-
-
-def oracle_train_epoch(model, loader, optimizer, device="cpu") -> float:
-    model.train()
-    losses = []
-    for batch in loader:
-        optimizer.zero_grad()
-        loss = model(batch["X"].to(device), batch["y"].to(device))["loss"]
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return sum(losses) / len(losses)
-
-
-def oracle_evaluate(model, loader, device="cpu") -> float:
-    return accuracy_from_logits(model, loader)
 
 
 def toy_split_loaders(train_batches: list[int], dev_batches: list[int], *, seed: int = 0,

@@ -11,9 +11,9 @@ import os
 import shlex
 from pathlib import Path
 
-from autograder.paths import DATASETS
+from autograder.paths import DATASETS, kit_path
 
-MANIFEST_PATH = DATASETS / "manifest.json"
+MANIFEST_PATH = kit_path("datasets/manifest.json")
 DATA_DIR_ENV = "AUTOGRADER_DATA_DIR"
 
 

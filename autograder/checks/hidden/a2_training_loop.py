@@ -26,13 +26,12 @@ from autograder.checks.support import (
 )
 from autograder.checks.toy_data import (
     TOY_VOCAB,
-    OracleLogisticRegression,
     accuracy_from_logits,
-    oracle_evaluate,
-    oracle_train_epoch,
+    loop_model,
     toy_bow,
     toy_loader,
 )
+from autograder.checks.trusted.toy_model import oracle_evaluate, oracle_train_epoch
 
 
 @check(points=1, hidden=True)
@@ -86,7 +85,7 @@ def train_returns_history(submission: ModuleType) -> None:
     One record per epoch; the last `dev_acc` is the trained model's.
     """
     train = require(submission, "train")
-    model = OracleLogisticRegression()
+    model = loop_model(submission)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     with trusted(submission, train_epoch=oracle_train_epoch, evaluate=oracle_evaluate):
         history = train(model, toy_loader(LOOP_BATCHES), toy_loader(EVAL_BATCHES, seed=1),

@@ -7,12 +7,10 @@ from types import ModuleType
 from autograder.checks.a4_early_stopping import (
     ACCURACY_ATOL,
     STOP_RUN,
-    TrustedEarlyStopping,
     _accuracy_of,
     _attribute,
     _decision,
     _short,
-    _stop_index,
     _stopper,
     _total_steps,
     _toy_run,
@@ -20,6 +18,13 @@ from autograder.checks.a4_early_stopping import (
     check,
 )
 from autograder.checks.support import fail
+from autograder.checks.trusted.early_stopping import TrustedEarlyStopping
+
+
+def _stop_index(accuracies: list[float], patience: int) -> int | None:
+    """Where the contract's rule stops on this sequence, or None."""
+    stopper = TrustedEarlyStopping(patience)
+    return next((i for i, acc in enumerate(accuracies) if stopper.step(acc)), None)
 
 
 @check(points=1, hidden=True)
@@ -78,7 +83,7 @@ def stops_when_patience_runs_out(submission: ModuleType) -> None:
     """
     run, _, dev_loader = _toy_run(submission, STOP_RUN)
     evaluated = run.evaluated_steps
-    accuracies = [_accuracy_of(run.weights[step], dev_loader) for step in evaluated]
+    accuracies = [_accuracy_of(submission, run.weights[step], dev_loader) for step in evaluated]
     stop = _stop_index(accuracies, STOP_RUN["patience"])
     if stop is None:
         if run.steps == _total_steps(STOP_RUN):

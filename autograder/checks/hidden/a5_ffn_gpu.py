@@ -67,7 +67,7 @@ def predict_in_eval_mode(submission: ModuleType) -> None:
     Handed a model in training mode with dropout 0.5, every forward call runs in eval mode.
     """
     _, dev_loader = _toy_loaders()
-    model = _oracle(dropout=0.5).train()
+    model = _oracle(submission, dropout=0.5).train()
     recorder = ForwardRecorder(model)
     _predict(submission, model, dev_loader, torch.device("cpu"))
     in_training = sum(call.training for call in recorder.calls)

@@ -13,11 +13,13 @@ from autograder.checks.a7_langid import (
     _student_features,
     _student_ngrams,
     check,
+)
+from autograder.checks.support import describe, fail, require, trusted
+from autograder.checks.trusted.langid import (
     reference_char_ngrams,
     reference_collate,
     reference_ngram_ids,
 )
-from autograder.checks.support import describe, fail, require, trusted
 
 
 @check(points=1, hidden=True)
