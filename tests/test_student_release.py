@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.checks.support import gpu_checks_skipped_here
-from autograder.cli import main
+from autograder.cli import OWN_VERSIONS_NOTE, main
 from autograder.data.manifest import DATA_DIR_ENV, data_dir
 from autograder.grading import grade_file
 from autograder.outcome import FAILED
@@ -179,16 +179,18 @@ def test_no_file_holds_a_solution_line(release):
 
 
 def test_installed_kit_is_the_one_that_runs_and_knows_no_hidden_check(installed, tmp_path):
+    """Nor any trusted stand-in: the kit's checks run the student's own versions."""
     probe = ("import sys, autograder.cli, autograder.pytest_plugin, autograder.pytest_checks\n"
              "from autograder.checks import checks_for\n"
-             f"print(len(checks_for({A1!r})))\n"
+             "from autograder.checks.stand_ins import have_trusted_versions\n"
+             f"print(len(checks_for({A1!r})), have_trusted_versions())\n"
              "print('\\n'.join(m.__file__ for n, m in sys.modules.items()\n"
              "                 if n.split('.')[0] == 'autograder' and m.__file__))\n"
              "import autograder.checks.hidden\n")
     done = run_student("-c", probe, path=installed, cwd=tmp_path)
     assert "ModuleNotFoundError: No module named 'autograder.checks.hidden'" in done.stderr
-    count, *files = done.stdout.split()
-    assert int(count) == len(public_and_hidden(A1)[0])
+    count, trusted, *files = done.stdout.split()
+    assert (int(count), trusted) == (len(public_and_hidden(A1)[0]), "False")
     assert files and all(Path(f).is_relative_to(installed / "autograder") for f in files), files
 
 
@@ -219,6 +221,7 @@ def test_installed_kit_on_the_untouched_stub_says_not_implemented(installed, rel
     assert done.returncode == 1, done.stdout + done.stderr  # failures, not a grader error
     assert sorted(rows(done.stdout)) == sorted(public_and_hidden(A1)[0]), done.stdout
     assert done.stdout.count("not implemented yet") == len(public_and_hidden(A1)[0])
+    assert OWN_VERSIONS_NOTE in done.stdout  # the kit has no trusted stand-ins
     assert "Traceback" not in done.stdout + done.stderr
 
 
