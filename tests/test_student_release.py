@@ -197,7 +197,7 @@ def test_installed_kit_is_the_one_that_runs_and_knows_no_hidden_check(installed,
 # a1, and assignments whose public checks, SST-2 runs included, use a trusted model, net
 # or EarlyStopping in the instructor's kit: in the student kit they run the student's own,
 # here the reference's (every stand-in's quick checks run that way in-process in
-# tests/test_stand_ins_*.py).
+# tests/test_stand_ins.py).
 @pytest.mark.parametrize("assignment", [A1, A4, A5])
 def test_installed_kit_passes_the_reference_on_public_checks_only(assignment, installed, release,
                                                                    tmp_path):
