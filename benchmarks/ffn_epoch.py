@@ -19,7 +19,7 @@ import click
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import a5_ffn_gpu
+from autograder.checks.a5_ffn_gpu import sst2_gpu
 from autograder.data.sst2 import sst2_loaders
 from autograder.submission import load_submission
 
@@ -54,7 +54,7 @@ def epoch_seconds(net_class, hidden: int, batch_size: int, device: torch.device,
 
 def grader_run_seconds(reference, device: str) -> tuple[float, float]:
     start = time.perf_counter()
-    accuracy = a5_ffn_gpu.sst2_run(reference, device=device)
+    accuracy = sst2_gpu.sst2_run(reference, device=device)
     return time.perf_counter() - start, accuracy
 
 
@@ -71,7 +71,7 @@ def main(hidden: int, batch_size: int, skip_grading: bool) -> None:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
         seconds, accuracy = grader_run_seconds(reference, device.type)
-        click.echo(f"{device}: the grader's SST-2 run ({a5_ffn_gpu.SST2_SETTING}): "
+        click.echo(f"{device}: the grader's SST-2 run ({sst2_gpu.SST2_SETTING}): "
                    f"{seconds:.1f} s, dev accuracy {accuracy:.4f}")
         for fused in (False, True):
             seconds = epoch_seconds(reference.FeedforwardNet, hidden, batch_size, device, fused)

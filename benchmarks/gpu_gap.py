@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import torch
 
-from autograder.checks import a5_ffn_gpu
+from autograder.checks.a5_ffn_gpu import sst2_gpu
 from autograder.release import SOLUTIONS
 from autograder.submission import load_submission
 
@@ -34,13 +34,13 @@ def main(submissions: tuple[Path, ...], seeds: int) -> None:
         module = load_submission(path, module_name=f"gap_{path.stem}").module
         for seed in range(seeds):
             start = time.perf_counter()
-            cpu = a5_ffn_gpu.sst2_run(module, seed, device="cpu")
-            gpu = a5_ffn_gpu.sst2_run(module, seed, device="cuda")
+            cpu = sst2_gpu.sst2_run(module, seed, device="cpu")
+            gpu = sst2_gpu.sst2_run(module, seed, device="cuda")
             gaps.append(abs(gpu - cpu))
             click.echo(f"{path.name} seed {seed}: cpu {cpu:.4f} gpu {gpu:.4f} "
                        f"gap {gpu - cpu:+.4f} ({time.perf_counter() - start:.1f} s)")
     click.echo(f"largest gap {max(gaps):.4f} over {len(gaps)} runs; tolerance "
-               f"{a5_ffn_gpu.GPU_ACCURACY_TOLERANCE} on {torch.cuda.get_device_name()}, "
+               f"{sst2_gpu.GPU_ACCURACY_TOLERANCE} on {torch.cuda.get_device_name()}, "
                f"torch {torch.__version__}")
 
 

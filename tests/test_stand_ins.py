@@ -33,7 +33,7 @@ from autograder.checks.a1_backprop.poly import (
 )
 from autograder.checks.a3_regularization import _train_epoch
 from autograder.checks.a4_early_stopping import STOP_RUN, _toy_run
-from autograder.checks.a5_ffn_gpu import _oracle
+from autograder.checks.a5_ffn_gpu.toy_runs import _oracle
 from autograder.checks.registry import reference_times
 from autograder.checks.stand_ins import TRUSTED, have_trusted_versions
 from autograder.checks.toy_data import loop_model

@@ -7,13 +7,9 @@ from types import ModuleType
 import numpy as np
 import torch
 
-from autograder.checks.a5_ffn_gpu import (
-    _oracle,
-    _predict,
-    _toy_loaders,
-    _watched_training,
-    check,
-)
+from autograder.checks.a5_ffn_gpu import check
+from autograder.checks.a5_ffn_gpu.toy_runs import _oracle, _toy_loaders
+from autograder.checks.a5_ffn_gpu.training import _predict, _watched_training
 from autograder.checks.instruments import ForwardRecorder
 from autograder.checks.support import as_float, describe, fail
 

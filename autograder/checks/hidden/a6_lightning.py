@@ -5,7 +5,8 @@ from types import ModuleType
 
 from lightning.pytorch.trainer.states import RunningStage
 
-from autograder.checks.a6_lightning import _logged_run, check
+from autograder.checks.a6_lightning import check
+from autograder.checks.a6_lightning.logged_metrics import logged_run
 from autograder.checks.support import fail
 
 
@@ -16,7 +17,7 @@ def training_step_logs_train_loss(submission: ModuleType) -> None:
     one epoch under the grader's own Trainer, every `self.log` call recorded: `train_loss`
     is logged during training
     """
-    run = _logged_run(submission)
+    run = logged_run(submission)
     logged = run.names(RunningStage.TRAINING.value)
     if "train_loss" not in logged:
         fail(f"during training your module logged {logged or 'nothing'}; `training_step` "
