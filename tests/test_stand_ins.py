@@ -33,7 +33,7 @@ from autograder.checks.a1_backprop.poly import (
 )
 from autograder.checks.a3_regularization import _train_epoch
 from autograder.checks.a4_early_stopping import STOP_RUN, _toy_run
-from autograder.checks.a5_ffn_gpu.toy_runs import _oracle
+from autograder.checks.a5_ffn_gpu.toy_runs import toy_net
 from autograder.checks.registry import reference_times
 from autograder.checks.stand_ins import TRUSTED, have_trusted_versions
 from autograder.checks.toy_data import loop_model
@@ -159,14 +159,14 @@ def _weights(net: torch.nn.Module) -> list[torch.Tensor]:
 
 
 def test_instructors_kit_tests_train_model_on_the_trusted_net(fixture):
-    net = _oracle(fixture(A5, "correct_modulelist_functional"), dropout=0.5)
+    net = toy_net(fixture(A5, "correct_modulelist_functional"), dropout=0.5)
     assert type(net) is OracleFeedforwardNet
     assert [m.p for m in net.modules() if isinstance(m, torch.nn.Dropout)] == [0.5]
 
 
 def test_student_kit_tests_it_on_the_students_own_net_seeded(fixture, student_kit):
     module = fixture(A5, "correct_modulelist_functional")
-    first, second = _oracle(module), _oracle(module)
+    first, second = toy_net(module), toy_net(module)
     assert type(first) is module.FeedforwardNet
     assert all(torch.equal(a, b) for a, b in zip(_weights(first), _weights(second), strict=True))
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from autograder.checks.a5_ffn_gpu import check
-from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, _oracle, _toy_loaders
-from autograder.checks.a5_ffn_gpu.training import _predict
+from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, toy_loaders, toy_net
+from autograder.checks.a5_ffn_gpu.training import student_predict
 from autograder.checks.devices import META, DeviceWatch, is_meta_only_error
 from autograder.checks.support import fail, require
 
@@ -38,7 +38,7 @@ def _on_meta(call, watch: DeviceWatch) -> object:
         "is not a bug in your code; your instructor will check it by hand.")
 
 
-def _forward_devices(model: nn.Module) -> list[tuple[str, set[str]]]:
+def forward_devices(model: nn.Module) -> list[tuple[str, set[str]]]:
     """Record (input's device, parameters' devices) at each forward call of `model`."""
     seen: list[tuple[str, set[str]]] = []
     original = model.forward
@@ -61,10 +61,10 @@ def train_model_follows_device(submission: ModuleType) -> None:
     operator `meta` lacks is a grader error, never the student's fault.
     """
     train_model = require(submission, "train_model")
-    model = _oracle(submission)
-    seen = _forward_devices(model)
+    model = toy_net(submission)
+    seen = forward_devices(model)
     watch = DeviceWatch(model)
-    train_loader, dev_loader = _toy_loaders()
+    train_loader, dev_loader = toy_loaders()
     _on_meta(lambda: train_model(model, train_loader, dev_loader, 1, TOY_LR, META), watch)
     if not seen or not watch.step_devices:
         fail("`train_model(..., num_epochs=1, ...)` returned without a forward pass and an "
@@ -93,10 +93,10 @@ def predict_follows_device(submission: ModuleType) -> None:
     With a trusted net on `meta`: batches reach it on `meta`, the result comes back on the
     CPU.
     """
-    _, dev_loader = _toy_loaders()
-    model = _oracle(submission).to(META)
-    seen = _forward_devices(model)
-    got = _on_meta(lambda: _predict(submission, model, dev_loader, META), DeviceWatch(model))
+    _, dev_loader = toy_loaders()
+    model = toy_net(submission).to(META)
+    seen = forward_devices(model)
+    got = _on_meta(lambda: student_predict(submission, model, dev_loader, META), DeviceWatch(model))
     if not seen:
         fail("`predict` never called the model.")
     _require_on(seen, "predict")

@@ -36,7 +36,7 @@ XOR_Y = torch.tensor([0, 1, 1, 0])
 XOR_HIDDEN, XOR_LR, XOR_STEPS, XOR_SEEDS = [16], 0.05, 150, (0, 1, 2)
 
 
-def _student_net(submission: ModuleType, input_dim: int, hidden_dims: list[int],
+def student_net(submission: ModuleType, input_dim: int, hidden_dims: list[int],
                  num_classes: int = 2, dropout: float = 0.0) -> nn.Module:
     net_class = require(submission, "FeedforwardNet")
     return net_class(input_dim, list(hidden_dims), num_classes=num_classes, dropout=dropout)
@@ -106,7 +106,7 @@ def architecture_follows_hidden_dims(submission: ModuleType) -> None:
     """
     X = torch.randn(5, ARCH_INPUT)
     for hidden_dims in ARCHITECTURES:
-        weights = _layer_calls(_student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES),
+        weights = _layer_calls(student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES),
                                X).linear_weights
         shapes = [tuple(w.shape) for w in weights]
         expected = _expected_shapes(hidden_dims)
@@ -125,7 +125,7 @@ def layers_registered_as_submodules(submission: ModuleType) -> None:
     list are named.
     """
     hidden_dims = [16, 8]
-    net = _student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES)
+    net = student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES)
     weights = _layer_calls(net, torch.randn(5, ARCH_INPUT)).linear_weights
     registered = {id(p) for p in net.parameters()}
     missing = [tuple(w.shape) for w in weights if id(w) not in registered]
@@ -145,7 +145,7 @@ def nonlinearity_between_layers(submission: ModuleType) -> None:
     two hidden layers (an affine net misses by ~1e-7 of its scale, a ReLU net by ~1e-1).
     """
     for hidden_dims in ([16], [16, 8]):
-        net = _student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES).eval()
+        net = student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES).eval()
         a, b = torch.randn(64, ARCH_INPUT) * 3, torch.randn(64, ARCH_INPUT) * 3
         with torch.no_grad():
             fa, fb, fmid = net(a), net(b), net((a + b) / 2)
@@ -168,7 +168,7 @@ def dropout_after_each_hidden_activation(submission: ModuleType) -> None:
     forward passes agree (`F.dropout` without `training=self.training` is named).
     """
     hidden_dims = [16, 8, 4]
-    net = _student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES, dropout=DROPOUT)
+    net = student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES, dropout=DROPOUT)
     X = torch.randn(5, ARCH_INPUT)
     calls = _layer_calls(net, X, training=True).calls
     linears = [i for i, c in enumerate(calls) if c.kind == "linear"]
@@ -204,7 +204,7 @@ def forward_returns_logits(submission: ModuleType) -> None:
     (softmax rows summing to 1 and sigmoid outputs are named).
     """
     hidden_dims = [16]
-    net = _student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES).eval()
+    net = student_net(submission, ARCH_INPUT, hidden_dims, ARCH_CLASSES).eval()
     X = torch.randn(32, ARCH_INPUT) * 1e4  # large inputs: logits far outside [0, 1]
     with torch.no_grad():
         out, one = net(X), net(X[:1])
@@ -245,7 +245,7 @@ def xor_is_learned(submission: ModuleType) -> None:
     """
     for seed in XOR_SEEDS:
         torch.manual_seed(seed)
-        if _xor_learned(_student_net(submission, 2, XOR_HIDDEN)):
+        if _xor_learned(student_net(submission, 2, XOR_HIDDEN)):
             return
     fail(f"FeedforwardNet(2, {XOR_HIDDEN}) trained by the grader on the four XOR points "
          f"(Adam {XOR_LR}, {XOR_STEPS} full-batch steps, cross-entropy on its logits) "

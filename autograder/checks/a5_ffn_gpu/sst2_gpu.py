@@ -11,9 +11,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from autograder.checks.a5_ffn_gpu import check
-from autograder.checks.a5_ffn_gpu.device_discipline import _forward_devices
-from autograder.checks.a5_ffn_gpu.net import _student_net
-from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, _accuracy, _oracle, _toy_loaders
+from autograder.checks.a5_ffn_gpu.device_discipline import forward_devices
+from autograder.checks.a5_ffn_gpu.net import student_net
+from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, toy_accuracy, toy_loaders, toy_net
 from autograder.checks.devices import DeviceWatch
 from autograder.checks.registry import threshold
 from autograder.checks.support import fail, require, require_cuda
@@ -57,9 +57,9 @@ def sst2_run(submission: ModuleType, seed: int = SST2_SEED, device: str = "cpu")
     grader's measure of its dev accuracy."""
     train_model = require(submission, "train_model")
     train_loader, dev_loader, vocab_size = sst2_loaders_for_a5(seed)
-    model = _student_net(submission, vocab_size, SST2_HIDDEN)
+    model = student_net(submission, vocab_size, SST2_HIDDEN)
     train_model(model, train_loader, dev_loader, SST2_EPOCHS, SST2_LR, torch.device(device))
-    return _accuracy(model, dev_loader, device)
+    return toy_accuracy(model, dev_loader, device)
 
 
 # The CPU run's accuracy per (FeedforwardNet, train_model), so the GPU check reuses it.
@@ -104,10 +104,10 @@ def gpu_training_runs_on_cuda(submission: ModuleType) -> None:
     """
     require_cuda()
     train_model = require(submission, "train_model")
-    model = _oracle(submission)
-    seen = _forward_devices(model)
+    model = toy_net(submission)
+    seen = forward_devices(model)
     watch = DeviceWatch(model, torch.device("cuda"))
-    train_loader, dev_loader = _toy_loaders()
+    train_loader, dev_loader = toy_loaders()
     allocations = torch.cuda.memory_stats().get("allocation.all.allocated", 0)
     # CPU too: without it, a torch whose profiler cannot reach CUDA (no CUPTI) refuses to run.
     activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]

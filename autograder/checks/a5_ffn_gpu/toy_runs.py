@@ -20,7 +20,7 @@ TOY_DEV_BATCHES = [8, 8, 8, 8, 8]
 TOY_LR = 0.01
 
 
-def _oracle(submission: ModuleType, dropout: float = 0.0, seed: int = 0) -> nn.Module:
+def toy_net(submission: ModuleType, dropout: float = 0.0, seed: int = 0) -> nn.Module:
     """The seeded net `train_model` and `predict` are tested on: the trusted one, else (the
     student kit) the student's own `FeedforwardNet`."""
     net_class = trusted_or_own(submission, "feedforward", "OracleFeedforwardNet",
@@ -29,11 +29,11 @@ def _oracle(submission: ModuleType, dropout: float = 0.0, seed: int = 0) -> nn.M
     return net_class(TOY_VOCAB, [8], 2, dropout)
 
 
-def _toy_loaders() -> tuple[DataLoader, DataLoader]:
+def toy_loaders() -> tuple[DataLoader, DataLoader]:
     return toy_split_loaders(TOY_TRAIN_BATCHES, TOY_DEV_BATCHES, seed=0)
 
 
-def _accuracy(model: nn.Module, loader, device: torch.device | str = "cpu") -> float:
+def toy_accuracy(model: nn.Module, loader, device: torch.device | str = "cpu") -> float:
     """The fraction of `loader` the model classifies right, measured by the grader."""
     was_training = model.training
     model.to(device).eval()

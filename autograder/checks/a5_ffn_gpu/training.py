@@ -16,7 +16,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.overrides import TorchFunctionMode
 
 from autograder.checks.a5_ffn_gpu import check
-from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, _accuracy, _oracle, _toy_loaders
+from autograder.checks.a5_ffn_gpu.toy_runs import TOY_LR, toy_accuracy, toy_loaders, toy_net
 from autograder.checks.support import describe, fail, require
 
 ADAM_FAMILY = (torch.optim.Adam, torch.optim.AdamW, torch.optim.NAdam, torch.optim.RAdam,
@@ -56,7 +56,7 @@ class TrainingWatch:
 
     def _dev_pass(self, loader) -> None:
         if self.dev_accuracies:
-            self.dev_accuracies[-1].append(_accuracy(self.model, loader))
+            self.dev_accuracies[-1].append(toy_accuracy(self.model, loader))
 
     def on_backward(self, loss: torch.Tensor) -> None:
         if self.losses and self.batch is not None:
@@ -117,12 +117,12 @@ def _cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return float(u @ v / (u.norm() * v.norm()).clamp_min(1e-30))
 
 
-def _watched_training(submission: ModuleType, num_epochs: int) -> tuple[TrainingWatch, object]:
+def watched_training(submission: ModuleType, num_epochs: int) -> tuple[TrainingWatch, object]:
     """Run the student's train_model on the trusted net and toy data, on the CPU."""
     train_model = require(submission, "train_model")
-    model = _oracle(submission)
+    model = toy_net(submission)
     watch = TrainingWatch(model)
-    train_loader, dev_loader = _toy_loaders()
+    train_loader, dev_loader = toy_loaders()
     handle = register_optimizer_step_pre_hook(watch.on_step)
     try:
         with _BackwardRecorder(watch):
@@ -142,7 +142,7 @@ def train_model_uses_adam_and_cross_entropy(submission: ModuleType) -> None:
     Adamax), its parameters and `lr`; the gradients at the first step against
     cross-entropy of the logits up to a positive factor (softmax before the loss is named).
     """
-    watch, _ = _watched_training(submission, 1)
+    watch, _ = watched_training(submission, 1)
     if not watch.optimizers:
         fail("`train_model` never called `optimizer.step()` (one epoch on 36 toy examples).")
     optimizer = watch.optimizers[0]
@@ -171,7 +171,7 @@ def train_model_uses_adam_and_cross_entropy(submission: ModuleType) -> None:
          "F.cross_entropy on the logits, call backward once, and zero the gradients before it.")
 
 
-def _predict(submission: ModuleType, model: nn.Module, loader, device) -> object:
+def student_predict(submission: ModuleType, model: nn.Module, loader, device) -> object:
     return require(submission, "predict")(model, loader, device)
 
 
@@ -181,10 +181,10 @@ def predict_returns_cpu_labels(submission: ModuleType) -> None:
 
     Shape (N,), dtype int64, on the CPU, equal to the trusted net's argmax in loader order.
     """
-    _, dev_loader = _toy_loaders()
-    model = _oracle(submission)
+    _, dev_loader = toy_loaders()
+    model = toy_net(submission)
     expected = torch.cat([model(b["X"]).argmax(dim=1) for b in dev_loader]).detach()
-    got = _predict(submission, model, dev_loader, torch.device("cpu"))
+    got = student_predict(submission, model, dev_loader, torch.device("cpu"))
     n = len(expected)
     if not isinstance(got, torch.Tensor) or tuple(got.shape) != (n,):
         fail(f"`predict` over {n} examples returned {describe(got)}; expected a tensor of "

@@ -7,8 +7,9 @@ whose validation logs a scripted `val_acc` per epoch: the epoch it stops at, the
 checkpoint it keeps, where it writes, and the device it picks (a CUDA device is faked,
 never used, except by the GPU-only check).
 
-Lightning is imported here, before the submission loads, so that the student's own
-`import lightning` (about 5 s) fits in the loader's per-statement budget.
+Lightning is imported with this package (`harness`), before the submission loads, so
+that the student's own `import lightning` (about 5 s) fits in the loader's per-statement
+budget.
 """
 from __future__ import annotations
 

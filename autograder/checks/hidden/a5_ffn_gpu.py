@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from autograder.checks.a5_ffn_gpu import check
-from autograder.checks.a5_ffn_gpu.toy_runs import _oracle, _toy_loaders
-from autograder.checks.a5_ffn_gpu.training import _predict, _watched_training
+from autograder.checks.a5_ffn_gpu.toy_runs import toy_loaders, toy_net
+from autograder.checks.a5_ffn_gpu.training import student_predict, watched_training
 from autograder.checks.instruments import ForwardRecorder
 from autograder.checks.support import as_float, describe, fail
 
@@ -27,7 +27,7 @@ def train_model_returns_history(submission: ModuleType) -> None:
     the loop called `backward()` on in that epoch, `dev_acc` the accuracy the grader
     measures at that epoch's dev pass.
     """
-    watch, history = _watched_training(submission, TOY_EPOCHS)
+    watch, history = watched_training(submission, TOY_EPOCHS)
     if not isinstance(history, list) or len(history) != TOY_EPOCHS:
         fail(f"`train_model(..., num_epochs={TOY_EPOCHS}, ...)` returned {describe(history)}; "
              f"expected a list of {TOY_EPOCHS} dicts, one per epoch.")
@@ -62,10 +62,10 @@ def predict_in_eval_mode(submission: ModuleType) -> None:
 
     Handed a model in training mode with dropout 0.5, every forward call runs in eval mode.
     """
-    _, dev_loader = _toy_loaders()
-    model = _oracle(submission, dropout=0.5).train()
+    _, dev_loader = toy_loaders()
+    model = toy_net(submission, dropout=0.5).train()
     recorder = ForwardRecorder(model)
-    _predict(submission, model, dev_loader, torch.device("cpu"))
+    student_predict(submission, model, dev_loader, torch.device("cpu"))
     in_training = sum(call.training for call in recorder.calls)
     if not recorder.calls:
         fail("`predict` never called the model.")
